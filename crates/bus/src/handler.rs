@@ -1,0 +1,301 @@
+//! The handler side of a subscription: the async [`Handler`] trait and the actor task that
+//! feeds it, with batching, bounded concurrency and failure isolation.
+
+use std::any::Any;
+use std::future::{poll_fn, Future};
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+
+use crate::queue::{Queue, Received};
+
+/// The error a handler returns; any error type converts into it with `?` or `.into()`.
+pub type HandlerError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Consumes the events of one subscription.
+///
+/// The bus calls `handle` from the subscription's own task, with a slice of one event, or of
+/// up to `max_items` events when the subscription batches. Calls are sequential and in
+/// publish order unless the subscription sets `concurrency(n)` with `n > 1`.
+///
+/// An `Err` or a panic is contained: it is counted and logged, and the events of that call
+/// count as delivered and failed. After `max_consecutive_failures` failing calls in a row the
+/// subscriber is stopped; other subscribers are not affected.
+///
+/// ```
+/// use std::sync::Arc;
+/// use lhp_bus::{Handler, HandlerError};
+///
+/// struct Printer;
+///
+/// #[async_trait::async_trait]
+/// impl Handler<String> for Printer {
+///     async fn handle(&self, events: &[Arc<String>]) -> Result<(), HandlerError> {
+///         for event in events {
+///             println!("{event}");
+///         }
+///         Ok(())
+///     }
+/// }
+/// ```
+#[async_trait]
+pub trait Handler<E: Send + Sync + 'static>: Send + Sync + 'static {
+    /// Handles a batch of events, oldest first.
+    async fn handle(&self, events: &[Arc<E>]) -> Result<(), HandlerError>;
+}
+
+/// A handler made from a synchronous closure, for handlers that never wait.
+///
+/// ```
+/// use lhp_bus::{handler_fn, Handler};
+/// let counting = handler_fn(|events: &[std::sync::Arc<String>]| {
+///     assert!(!events.is_empty());
+///     Ok(())
+/// });
+/// # fn is_handler<H: Handler<String>>(_: &H) {}
+/// # is_handler(&counting);
+/// ```
+pub fn handler_fn<E, F>(f: F) -> FnHandler<F>
+where
+    E: Send + Sync + 'static,
+    F: Fn(&[Arc<E>]) -> Result<(), HandlerError> + Send + Sync + 'static,
+{
+    FnHandler(f)
+}
+
+/// See [`handler_fn`].
+pub struct FnHandler<F>(F);
+
+#[async_trait]
+impl<E, F> Handler<E> for FnHandler<F>
+where
+    E: Send + Sync + 'static,
+    F: Fn(&[Arc<E>]) -> Result<(), HandlerError> + Send + Sync + 'static,
+{
+    async fn handle(&self, events: &[Arc<E>]) -> Result<(), HandlerError> {
+        (self.0)(events)
+    }
+}
+
+#[async_trait]
+impl<E: Send + Sync + 'static, H: Handler<E> + ?Sized> Handler<E> for Arc<H> {
+    async fn handle(&self, events: &[Arc<E>]) -> Result<(), HandlerError> {
+        (**self).handle(events).await
+    }
+}
+
+/// How the actor feeds its handler.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Delivery {
+    pub(crate) max_items: usize,
+    pub(crate) max_wait: Option<Duration>,
+    pub(crate) concurrency: usize,
+    pub(crate) max_consecutive_failures: u32,
+}
+
+/// Why an actor ended.
+pub(crate) enum ActorEnd {
+    /// The queue was closed and everything in it handled.
+    Drained,
+    /// Too many failures in a row.
+    Stopped {
+        consecutive_failures: u32,
+        last_error: String,
+    },
+}
+
+/// Fills `batch` with at least one event, then up to `max_items` waiting at most `max_wait`
+/// from the first one. Returns `Closed` only when the queue is closed and empty.
+async fn next_batch<E>(queue: &Queue<E>, batch: &mut Vec<Arc<E>>, delivery: &Delivery) -> Received {
+    if let Received::Closed = poll_fn(|cx| queue.poll_recv(cx, delivery.max_items, batch)).await {
+        return Received::Closed;
+    }
+    if let Some(max_wait) = delivery.max_wait {
+        let until = Instant::now() + max_wait;
+        while batch.len() < delivery.max_items {
+            let more = poll_fn(|cx| queue.poll_recv(cx, delivery.max_items, batch));
+            match tokio::time::timeout_at(until, more).await {
+                Ok(Received::Items) => {}
+                Ok(Received::Closed) | Err(_) => break,
+            }
+        }
+    }
+    Received::Items
+}
+
+/// Tracks consecutive failures and logs each one.
+struct FailureTracker<'a> {
+    subscriber: &'a str,
+    consecutive: u32,
+    limit: u32,
+    last_error: String,
+}
+
+impl FailureTracker<'_> {
+    /// Records a call's outcome; returns true when the subscriber must stop.
+    fn record(&mut self, outcome: &CallOutcome) -> bool {
+        match outcome {
+            CallOutcome::Ok => {
+                self.consecutive = 0;
+                false
+            }
+            CallOutcome::Failed(message) => {
+                self.consecutive += 1;
+                self.last_error.clone_from(message);
+                tracing::warn!(
+                    subscriber = self.subscriber,
+                    consecutive = self.consecutive,
+                    "event handler failed: {message}"
+                );
+                self.consecutive >= self.limit
+            }
+        }
+    }
+
+    fn into_stop(self) -> ActorEnd {
+        tracing::error!(
+            subscriber = self.subscriber,
+            consecutive = self.consecutive,
+            "event handler stopped after {} consecutive failures; last: {}",
+            self.consecutive,
+            self.last_error
+        );
+        ActorEnd::Stopped {
+            consecutive_failures: self.consecutive,
+            last_error: self.last_error,
+        }
+    }
+}
+
+enum CallOutcome {
+    Ok,
+    Failed(String),
+}
+
+impl CallOutcome {
+    fn from_result(result: Result<Result<(), HandlerError>, Box<dyn Any + Send>>) -> Self {
+        match result {
+            Ok(Ok(())) => Self::Ok,
+            Ok(Err(error)) => Self::Failed(error.to_string()),
+            Err(panic) => Self::Failed(format!("handler panicked: {}", panic_message(&*panic))),
+        }
+    }
+
+    fn failed(&self) -> bool {
+        matches!(self, Self::Failed(_))
+    }
+}
+
+/// Text of a panic payload, for the log and the report.
+pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
+    if let Some(text) = payload.downcast_ref::<&str>() {
+        (*text).to_owned()
+    } else if let Some(text) = payload.downcast_ref::<String>() {
+        text.clone()
+    } else {
+        "(non-text panic payload)".to_owned()
+    }
+}
+
+/// Polls a future, turning a panic inside it into an `Err`.
+struct CatchUnwind<F>(F);
+
+impl<F: Future + Unpin> Future for CatchUnwind<F> {
+    type Output = Result<F::Output, Box<dyn Any + Send>>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let inner = &mut self.0;
+        match std::panic::catch_unwind(AssertUnwindSafe(|| Pin::new(inner).poll(cx))) {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
+            Err(panic) => Poll::Ready(Err(panic)),
+        }
+    }
+}
+
+/// The subscription's task: receives batches and calls the handler until the queue closes.
+pub(crate) async fn run_actor<E, H>(
+    queue: Arc<Queue<E>>,
+    handler: Arc<H>,
+    subscriber: Arc<str>,
+    delivery: Delivery,
+) -> ActorEnd
+where
+    E: Send + Sync + 'static,
+    H: Handler<E>,
+{
+    let mut failures = FailureTracker {
+        subscriber: &subscriber,
+        consecutive: 0,
+        limit: delivery.max_consecutive_failures,
+        last_error: String::new(),
+    };
+    if delivery.concurrency <= 1 {
+        let mut batch = Vec::with_capacity(delivery.max_items.min(4096));
+        loop {
+            batch.clear();
+            if let Received::Closed = next_batch(&queue, &mut batch, &delivery).await {
+                return ActorEnd::Drained;
+            }
+            let result = CatchUnwind(handler.handle(&batch)).await;
+            let outcome = CallOutcome::from_result(result);
+            queue.complete(batch.len(), outcome.failed());
+            if failures.record(&outcome) {
+                return failures.into_stop();
+            }
+        }
+    }
+
+    // Out-of-order mode: up to `concurrency` calls at once, each in its own task so that a
+    // slow call does not hold back the others.
+    let permits = Arc::new(Semaphore::new(delivery.concurrency));
+    let mut calls: JoinSet<(usize, CallOutcome)> = JoinSet::new();
+    let record = |joined: Result<(usize, CallOutcome), tokio::task::JoinError>,
+                  failures: &mut FailureTracker<'_>|
+     -> bool {
+        let (count, outcome) = match joined {
+            Ok(done) => done,
+            // The call task itself panicked outside the handler: count as a failure of
+            // unknown size; the queue's in-flight count is settled when the actor ends.
+            Err(error) => (
+                0,
+                CallOutcome::Failed(format!("handler task failed: {error}")),
+            ),
+        };
+        queue.complete(count, outcome.failed());
+        failures.record(&outcome)
+    };
+    loop {
+        let Ok(permit) = Arc::clone(&permits).acquire_owned().await else {
+            break;
+        };
+        let mut batch = Vec::with_capacity(delivery.max_items.min(4096));
+        if let Received::Closed = next_batch(&queue, &mut batch, &delivery).await {
+            break;
+        }
+        let call_handler = Arc::clone(&handler);
+        calls.spawn(async move {
+            let _permit = permit;
+            let result = CatchUnwind(call_handler.handle(&batch)).await;
+            (batch.len(), CallOutcome::from_result(result))
+        });
+        while let Some(joined) = calls.try_join_next() {
+            if record(joined, &mut failures) {
+                return failures.into_stop();
+            }
+        }
+    }
+    while let Some(joined) = calls.join_next().await {
+        if record(joined, &mut failures) {
+            return failures.into_stop();
+        }
+    }
+    ActorEnd::Drained
+}

@@ -1,0 +1,404 @@
+//! The bounded per-subscriber queue: overflow policies, wake-ups and the exact counters.
+//!
+//! Every counter of a subscriber lives under the same mutex as its items, so that each
+//! event's fate (queued, dropped, delivered, lost) is decided and counted in one critical
+//! section: that is what makes `matched = delivered + dropped + lost + queued + in_flight`
+//! hold at every instant, not only eventually.
+
+use std::collections::VecDeque;
+use std::pin::pin;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll, Waker};
+
+use tokio::sync::Notify;
+
+use crate::metrics::SubscriberMetrics;
+use crate::stats::Counts;
+
+/// What a subscriber does with an event that arrives while its queue is full.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Overflow {
+    /// Lossless: [`Bus::publish`](crate::Bus::publish) waits for room (backpressure on the
+    /// publisher); [`Bus::try_publish`](crate::Bus::try_publish) refuses and counts a drop.
+    #[default]
+    Block,
+    /// Make room by discarding the oldest queued event (counted as dropped).
+    DropOldest,
+    /// Discard the arriving event (counted as dropped); the queue keeps what it has.
+    DropNewest,
+}
+
+impl std::str::FromStr for Overflow {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text {
+            "block" => Ok(Self::Block),
+            "drop_oldest" => Ok(Self::DropOldest),
+            "drop_newest" => Ok(Self::DropNewest),
+            other => Err(format!(
+                "unknown overflow policy `{other}` (expected block, drop_oldest or drop_newest)"
+            )),
+        }
+    }
+}
+
+impl std::fmt::Display for Overflow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Block => "block",
+            Self::DropOldest => "drop_oldest",
+            Self::DropNewest => "drop_newest",
+        })
+    }
+}
+
+/// How a push behaves on a full `Block` queue.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PushMode {
+    /// Wait for room.
+    Wait,
+    /// Refuse at once (and count the refusal as a drop).
+    Try,
+}
+
+/// The fate of one event at one subscriber.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Pushed {
+    /// In the queue (for `DropOldest`, possibly after evicting an older event).
+    Queued,
+    /// Discarded by `DropNewest`.
+    Dropped,
+    /// Refused by a full `Block` queue in [`PushMode::Try`].
+    Refused,
+    /// The subscriber had already left; the event is not counted for it.
+    Closed,
+}
+
+enum Attempt {
+    Done(Pushed),
+    MustWait,
+}
+
+/// Result of a receive: items were appended, or the queue is closed and empty.
+pub(crate) enum Received {
+    Items,
+    Closed,
+}
+
+struct State<E> {
+    items: VecDeque<Arc<E>>,
+    /// No more pushes are accepted; the consumer drains what is left.
+    closed: bool,
+    /// Counting is final: completions arriving after this are not counted again.
+    abandoned: bool,
+    /// Publishers waiting for room (Block policy), counted so `close` can account for them.
+    blocked_publishers: u64,
+    consumer: Option<Waker>,
+    counts: Counts,
+}
+
+/// A bounded FIFO of shared events with one consumer and any number of producers.
+pub(crate) struct Queue<E> {
+    state: Mutex<State<E>>,
+    capacity: usize,
+    overflow: Overflow,
+    /// Wakes publishers blocked on a full queue.
+    space: Notify,
+    /// Wakes whoever waits for the queue to be closed and fully handled.
+    drained: Notify,
+    metrics: SubscriberMetrics,
+}
+
+impl<E> Queue<E> {
+    pub(crate) fn new(capacity: usize, overflow: Overflow, metrics: SubscriberMetrics) -> Self {
+        Self {
+            state: Mutex::new(State {
+                items: VecDeque::with_capacity(capacity.min(1024)),
+                closed: false,
+                abandoned: false,
+                blocked_publishers: 0,
+                consumer: None,
+                counts: Counts::default(),
+            }),
+            capacity,
+            overflow,
+            space: Notify::new(),
+            drained: Notify::new(),
+            metrics,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State<E>> {
+        // No code panics while holding this lock, but a poisoned lock must not turn one
+        // failure into a cascade: the state is still consistent, so keep using it.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Pushes `event`, waiting for room on a full `Block` queue when `mode` is `Wait`.
+    pub(crate) async fn push(&self, event: &Arc<E>, mode: PushMode) -> Pushed {
+        let mut waiter = BlockedPublisher {
+            queue: self,
+            registered: false,
+        };
+        loop {
+            let mut space = pin!(self.space.notified());
+            space.as_mut().enable();
+            match self.attempt(event, mode, &mut waiter.registered) {
+                Attempt::Done(pushed) => return pushed,
+                Attempt::MustWait => space.await,
+            }
+        }
+    }
+
+    /// Pushes without ever waiting: a full `Block` queue refuses.
+    pub(crate) fn try_push(&self, event: &Arc<E>) -> Pushed {
+        let mut registered = false;
+        match self.attempt(event, PushMode::Try, &mut registered) {
+            Attempt::Done(pushed) => pushed,
+            // Try mode never asks to wait; treat the impossible as a refusal rather than panic.
+            Attempt::MustWait => Pushed::Refused,
+        }
+    }
+
+    fn attempt(&self, event: &Arc<E>, mode: PushMode, registered: &mut bool) -> Attempt {
+        let mut state = self.lock();
+        if state.closed {
+            // A registered waiter was already counted (matched and lost) by `close`.
+            *registered = false;
+            return Attempt::Done(Pushed::Closed);
+        }
+        if state.items.len() < self.capacity {
+            if *registered {
+                state.blocked_publishers -= 1;
+                *registered = false;
+            }
+            state.counts.matched += 1;
+            state.items.push_back(Arc::clone(event));
+            let consumer = state.consumer.take();
+            drop(state);
+            self.metrics.matched.increment(1);
+            if let Some(waker) = consumer {
+                waker.wake();
+            }
+            return Attempt::Done(Pushed::Queued);
+        }
+        match (self.overflow, mode) {
+            (Overflow::Block, PushMode::Wait) => {
+                if !*registered {
+                    state.blocked_publishers += 1;
+                    *registered = true;
+                }
+                Attempt::MustWait
+            }
+            (Overflow::Block, PushMode::Try) | (Overflow::DropNewest, _) => {
+                state.counts.matched += 1;
+                state.counts.dropped += 1;
+                drop(state);
+                self.metrics.matched.increment(1);
+                self.metrics.dropped.increment(1);
+                Attempt::Done(if self.overflow == Overflow::Block {
+                    Pushed::Refused
+                } else {
+                    Pushed::Dropped
+                })
+            }
+            (Overflow::DropOldest, _) => {
+                let evicted = state.items.pop_front();
+                let evictions = u64::from(evicted.is_some());
+                state.counts.matched += 1;
+                state.counts.dropped += evictions;
+                state.items.push_back(Arc::clone(event));
+                let consumer = state.consumer.take();
+                drop(state);
+                // The evicted event is released outside the lock.
+                drop(evicted);
+                self.metrics.matched.increment(1);
+                self.metrics.dropped.increment(evictions);
+                if let Some(waker) = consumer {
+                    waker.wake();
+                }
+                Attempt::Done(Pushed::Queued)
+            }
+        }
+    }
+
+    /// Moves up to `max - out.len()` events into `out` and counts them in flight.
+    ///
+    /// `Ready(Closed)` only once the queue is closed and empty.
+    pub(crate) fn poll_recv(
+        &self,
+        cx: &mut Context<'_>,
+        max: usize,
+        out: &mut Vec<Arc<E>>,
+    ) -> Poll<Received> {
+        let mut state = self.lock();
+        if state.items.is_empty() {
+            if state.closed {
+                return Poll::Ready(Received::Closed);
+            }
+            match &state.consumer {
+                Some(waker) if waker.will_wake(cx.waker()) => {}
+                _ => state.consumer = Some(cx.waker().clone()),
+            }
+            return Poll::Pending;
+        }
+        let take = max.saturating_sub(out.len()).min(state.items.len());
+        out.extend(state.items.drain(..take));
+        state.counts.in_flight += take as u64;
+        let wake_publishers = state.blocked_publishers > 0;
+        drop(state);
+        if wake_publishers {
+            self.space.notify_waiters();
+        }
+        Poll::Ready(Received::Items)
+    }
+
+    /// Takes one event and counts it delivered at once (for stream subscribers, where
+    /// yielding the item is the delivery).
+    pub(crate) fn poll_next_delivered(&self, cx: &mut Context<'_>) -> Poll<Option<Arc<E>>> {
+        let mut state = self.lock();
+        match state.items.pop_front() {
+            Some(event) => {
+                state.counts.delivered += 1;
+                let wake_publishers = state.blocked_publishers > 0;
+                let drained = state.closed && state.items.is_empty();
+                drop(state);
+                self.metrics.delivered.increment(1);
+                if wake_publishers {
+                    self.space.notify_waiters();
+                }
+                if drained {
+                    self.drained.notify_waiters();
+                }
+                Poll::Ready(Some(event))
+            }
+            None if state.closed => Poll::Ready(None),
+            None => {
+                match &state.consumer {
+                    Some(waker) if waker.will_wake(cx.waker()) => {}
+                    _ => state.consumer = Some(cx.waker().clone()),
+                }
+                Poll::Pending
+            }
+        }
+    }
+
+    /// Records that a handler call over `count` in-flight events finished.
+    pub(crate) fn complete(&self, count: usize, failed: bool) {
+        let count = count as u64;
+        let mut state = self.lock();
+        if state.abandoned {
+            // Already counted as lost when the subscriber was given up on.
+            return;
+        }
+        state.counts.in_flight -= count;
+        state.counts.delivered += count;
+        if failed {
+            state.counts.failures += 1;
+            state.counts.failed_events += count;
+        }
+        let drained = state.closed && state.items.is_empty() && state.counts.in_flight == 0;
+        drop(state);
+        self.metrics.delivered.increment(count);
+        if failed {
+            self.metrics.failures.increment(1);
+        }
+        if drained {
+            self.drained.notify_waiters();
+        }
+    }
+
+    /// Stops accepting events; what is queued stays to be delivered.
+    ///
+    /// Publishers blocked on this queue give up: their events are counted matched and lost.
+    pub(crate) fn close(&self) {
+        let mut state = self.lock();
+        let newly_lost = if state.closed {
+            0
+        } else {
+            state.closed = true;
+            std::mem::take(&mut state.blocked_publishers)
+        };
+        state.counts.matched += newly_lost;
+        state.counts.lost += newly_lost;
+        let consumer = state.consumer.take();
+        let drained = state.items.is_empty() && state.counts.in_flight == 0;
+        drop(state);
+        self.metrics.matched.increment(newly_lost);
+        self.metrics.lost.increment(newly_lost);
+        self.space.notify_waiters();
+        if let Some(waker) = consumer {
+            waker.wake();
+        }
+        if drained {
+            self.drained.notify_waiters();
+        }
+    }
+
+    /// Gives up on the subscriber: closes the queue and counts everything still queued or in
+    /// flight as lost. Counting is final after this call.
+    pub(crate) fn abandon(&self) {
+        self.close();
+        let mut state = self.lock();
+        if state.abandoned {
+            return;
+        }
+        state.abandoned = true;
+        let lost = state.items.len() as u64 + state.counts.in_flight;
+        state.counts.lost += lost;
+        state.counts.in_flight = 0;
+        let items = std::mem::take(&mut state.items);
+        let consumer = state.consumer.take();
+        drop(state);
+        drop(items);
+        self.metrics.lost.increment(lost);
+        if let Some(waker) = consumer {
+            waker.wake();
+        }
+        self.drained.notify_waiters();
+    }
+
+    /// True once the queue is closed and every event in it has been handled or lost.
+    pub(crate) fn is_drained(&self) -> bool {
+        let state = self.lock();
+        state.closed && state.items.is_empty() && state.counts.in_flight == 0
+    }
+
+    /// Waits until [`Queue::is_drained`] holds.
+    pub(crate) async fn wait_drained(&self) {
+        loop {
+            let mut drained = pin!(self.drained.notified());
+            drained.as_mut().enable();
+            if self.is_drained() {
+                return;
+            }
+            drained.await;
+        }
+    }
+
+    /// The counters as they are now.
+    pub(crate) fn counts(&self) -> Counts {
+        let state = self.lock();
+        let mut counts = state.counts;
+        counts.queued = state.items.len() as u64;
+        counts
+    }
+}
+
+/// Keeps the count of blocked publishers right when a waiting `publish` future is dropped.
+struct BlockedPublisher<'a, E> {
+    queue: &'a Queue<E>,
+    registered: bool,
+}
+
+impl<E> Drop for BlockedPublisher<'_, E> {
+    fn drop(&mut self) {
+        if self.registered {
+            let mut state = self.queue.lock();
+            if !state.closed {
+                state.blocked_publishers -= 1;
+            }
+        }
+    }
+}
