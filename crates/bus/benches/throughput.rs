@@ -57,7 +57,7 @@ async fn run_bus(subscribers: usize, batch: usize) {
         bus.subscriber(format!("s{i}"))
             .capacity(CAPACITY)
             .overflow(Overflow::Block)
-            .batch_available(batch)
+            .batch(batch, Duration::from_millis(5))
             .spawn(handler_fn(|events: &[Arc<BenchEvent>]| {
                 events.iter().for_each(|e| consume(e));
                 Ok(())

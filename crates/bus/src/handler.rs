@@ -114,16 +114,23 @@ pub(crate) enum ActorEnd {
 /// Fills `batch` with at least one event, then up to `max_items` waiting at most `max_wait`
 /// from the first one. Returns `Closed` only when the queue is closed and empty.
 async fn next_batch<E>(queue: &Queue<E>, batch: &mut Vec<Arc<E>>, delivery: &Delivery) -> Received {
-    if let Received::Closed = poll_fn(|cx| queue.poll_recv(cx, delivery.max_items, batch)).await {
+    let max = delivery.max_items;
+    if let Received::Closed = poll_fn(|cx| queue.poll_recv(cx, max, 1, batch)).await {
         return Received::Closed;
     }
     if let Some(max_wait) = delivery.max_wait {
         let until = Instant::now() + max_wait;
-        while batch.len() < delivery.max_items {
-            let more = poll_fn(|cx| queue.poll_recv(cx, delivery.max_items, batch));
+        while batch.len() < max {
+            // Parked until the rest of the batch is there, so filling it costs one wake-up.
+            let rest = max - batch.len();
+            let more = poll_fn(|cx| queue.poll_recv(cx, max, rest, batch));
             match tokio::time::timeout_at(until, more).await {
                 Ok(Received::Items) => {}
-                Ok(Received::Closed) | Err(_) => break,
+                Ok(Received::Closed) => break,
+                Err(_) => {
+                    queue.drain_now(max, batch);
+                    break;
+                }
             }
         }
     }

@@ -95,6 +95,9 @@ struct State<E> {
     /// Publishers waiting for room (Block policy), counted so `close` can account for them.
     blocked_publishers: u64,
     consumer: Option<Waker>,
+    /// How many queued events the parked consumer waits for before it wants waking: 1
+    /// normally, more while it fills a batch (so a batch costs one wake-up, not one per event).
+    consumer_wants: usize,
     counts: Counts,
 }
 
@@ -119,6 +122,7 @@ impl<E> Queue<E> {
                 abandoned: false,
                 blocked_publishers: 0,
                 consumer: None,
+                consumer_wants: 1,
                 counts: Counts::default(),
             }),
             capacity,
@@ -141,6 +145,10 @@ impl<E> Queue<E> {
             queue: self,
             registered: false,
         };
+        // Fast path: no waiter registration unless the queue turns out to be full.
+        if let Attempt::Done(pushed) = self.attempt(event, mode, &mut waiter.registered) {
+            return pushed;
+        }
         loop {
             let mut space = pin!(self.space.notified());
             space.as_mut().enable();
@@ -175,7 +183,7 @@ impl<E> Queue<E> {
             }
             state.counts.matched += 1;
             state.items.push_back(Arc::clone(event));
-            let consumer = state.consumer.take();
+            let consumer = state.take_consumer_if_ready();
             drop(state);
             self.metrics.matched.increment(1);
             if let Some(waker) = consumer {
@@ -209,7 +217,7 @@ impl<E> Queue<E> {
                 state.counts.matched += 1;
                 state.counts.dropped += evictions;
                 state.items.push_back(Arc::clone(event));
-                let consumer = state.consumer.take();
+                let consumer = state.take_consumer_if_ready();
                 drop(state);
                 // The evicted event is released outside the lock.
                 drop(evicted);
@@ -223,26 +231,47 @@ impl<E> Queue<E> {
         }
     }
 
-    /// Moves up to `max - out.len()` events into `out` and counts them in flight.
+    /// Moves up to `max - out.len()` events into `out` and counts them in flight, once at
+    /// least `at_least` are queued (clamped to the capacity) or the queue is closed.
     ///
     /// `Ready(Closed)` only once the queue is closed and empty.
     pub(crate) fn poll_recv(
         &self,
         cx: &mut Context<'_>,
         max: usize,
+        at_least: usize,
         out: &mut Vec<Arc<E>>,
     ) -> Poll<Received> {
         let mut state = self.lock();
-        if state.items.is_empty() {
-            if state.closed {
-                return Poll::Ready(Received::Closed);
-            }
+        let wanted = at_least.clamp(1, self.capacity);
+        if state.items.len() < wanted && !state.closed {
             match &state.consumer {
                 Some(waker) if waker.will_wake(cx.waker()) => {}
                 _ => state.consumer = Some(cx.waker().clone()),
             }
+            state.consumer_wants = wanted;
             return Poll::Pending;
         }
+        if state.items.is_empty() {
+            return Poll::Ready(Received::Closed);
+        }
+        Poll::Ready(self.drain_locked(state, max, out))
+    }
+
+    /// Moves whatever is queued, up to `max - out.len()` events, into `out` without waiting.
+    pub(crate) fn drain_now(&self, max: usize, out: &mut Vec<Arc<E>>) {
+        let state = self.lock();
+        if !state.items.is_empty() {
+            self.drain_locked(state, max, out);
+        }
+    }
+
+    fn drain_locked(
+        &self,
+        mut state: MutexGuard<'_, State<E>>,
+        max: usize,
+        out: &mut Vec<Arc<E>>,
+    ) -> Received {
         let take = max.saturating_sub(out.len()).min(state.items.len());
         out.extend(state.items.drain(..take));
         state.counts.in_flight += take as u64;
@@ -251,7 +280,7 @@ impl<E> Queue<E> {
         if wake_publishers {
             self.space.notify_waiters();
         }
-        Poll::Ready(Received::Items)
+        Received::Items
     }
 
     /// Takes one event and counts it delivered at once (for stream subscribers, where
@@ -279,6 +308,7 @@ impl<E> Queue<E> {
                     Some(waker) if waker.will_wake(cx.waker()) => {}
                     _ => state.consumer = Some(cx.waker().clone()),
                 }
+                state.consumer_wants = 1;
                 Poll::Pending
             }
         }
@@ -383,6 +413,18 @@ impl<E> Queue<E> {
         let mut counts = state.counts;
         counts.queued = state.items.len() as u64;
         counts
+    }
+}
+
+impl<E> State<E> {
+    /// The parked consumer's waker, if the queue now holds what it waits for.
+    fn take_consumer_if_ready(&mut self) -> Option<Waker> {
+        if self.consumer.is_some() && self.items.len() >= self.consumer_wants {
+            self.consumer_wants = 1;
+            self.consumer.take()
+        } else {
+            None
+        }
     }
 }
 
