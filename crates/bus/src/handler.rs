@@ -2,6 +2,7 @@
 //! feeds it, with batching, bounded concurrency and failure isolation.
 
 use std::any::Any;
+use std::collections::VecDeque;
 use std::future::{poll_fn, Future};
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
@@ -111,30 +112,68 @@ pub(crate) enum ActorEnd {
     },
 }
 
-/// Fills `batch` with at least one event, then up to `max_items` waiting at most `max_wait`
-/// from the first one. Returns `Closed` only when the queue is closed and empty.
-async fn next_batch<E>(queue: &Queue<E>, batch: &mut Vec<Arc<E>>, delivery: &Delivery) -> Received {
-    let max = delivery.max_items;
-    if let Received::Closed = poll_fn(|cx| queue.poll_recv(cx, max, 1, batch)).await {
-        return Received::Closed;
+/// How many events the actor takes from its queue at once when the handler wants fewer: one
+/// lock per chunk instead of one per event keeps publishers and the actor from fighting over
+/// the queue. Taken events still count against the capacity until they are handled.
+const CHUNK: usize = 64;
+
+/// The actor's side of the queue: events taken in chunks, handed out in batches.
+struct Intake<'a, E> {
+    queue: &'a Queue<E>,
+    pending: VecDeque<Arc<E>>,
+    delivery: Delivery,
+    chunk: usize,
+}
+
+impl<'a, E> Intake<'a, E> {
+    fn new(queue: &'a Queue<E>, delivery: Delivery) -> Self {
+        let chunk = delivery.max_items.max(CHUNK);
+        Self {
+            queue,
+            pending: VecDeque::with_capacity(chunk.min(4096)),
+            delivery,
+            chunk,
+        }
     }
-    if let Some(max_wait) = delivery.max_wait {
-        let until = Instant::now() + max_wait;
-        while batch.len() < max {
-            // Parked until the rest of the batch is there, so filling it costs one wake-up.
-            let rest = max - batch.len();
-            let more = poll_fn(|cx| queue.poll_recv(cx, max, rest, batch));
-            match tokio::time::timeout_at(until, more).await {
-                Ok(Received::Items) => {}
-                Ok(Received::Closed) => break,
-                Err(_) => {
-                    queue.drain_now(max, batch);
-                    break;
+
+    /// Takes more events once at least `at_least` are queued.
+    async fn refill(&mut self, at_least: usize) -> Received {
+        let (queue, chunk) = (self.queue, self.chunk);
+        let pending = &mut self.pending;
+        poll_fn(|cx| queue.poll_recv(cx, chunk, at_least, pending.len(), pending)).await
+    }
+
+    /// Fills `batch` with at least one event, then up to `max_items`, waiting at most
+    /// `max_wait` for the batch to fill. Returns `Closed` when the queue is closed and empty
+    /// and nothing is pending.
+    async fn next_batch(&mut self, batch: &mut Vec<Arc<E>>) -> Received {
+        // Taken events count against the capacity, so a batch can never grow past it.
+        let max = self.delivery.max_items.min(self.queue.capacity());
+        if self.pending.is_empty() {
+            if let Received::Closed = self.refill(1).await {
+                return Received::Closed;
+            }
+        }
+        if let Some(max_wait) = self.delivery.max_wait {
+            let until = Instant::now() + max_wait;
+            while self.pending.len() < max {
+                // Parked until the rest of the batch is there: one wake-up per batch.
+                let rest = max - self.pending.len();
+                match tokio::time::timeout_at(until, self.refill(rest)).await {
+                    Ok(Received::Items) => {}
+                    Ok(Received::Closed) => break,
+                    Err(_) => {
+                        let have = self.pending.len();
+                        self.queue.drain_now(self.chunk, have, &mut self.pending);
+                        break;
+                    }
                 }
             }
         }
+        let take = max.min(self.pending.len());
+        batch.extend(self.pending.drain(..take));
+        Received::Items
     }
-    Received::Items
 }
 
 /// Tracks consecutive failures and logs each one.
@@ -244,11 +283,12 @@ where
         limit: delivery.max_consecutive_failures,
         last_error: String::new(),
     };
+    let mut intake = Intake::new(&queue, delivery);
     if delivery.concurrency <= 1 {
         let mut batch = Vec::with_capacity(delivery.max_items.min(4096));
         loop {
             batch.clear();
-            if let Received::Closed = next_batch(&queue, &mut batch, &delivery).await {
+            if let Received::Closed = intake.next_batch(&mut batch).await {
                 return ActorEnd::Drained;
             }
             let result = CatchUnwind(handler.handle(&batch)).await;
@@ -284,7 +324,7 @@ where
             break;
         };
         let mut batch = Vec::with_capacity(delivery.max_items.min(4096));
-        if let Received::Closed = next_batch(&queue, &mut batch, &delivery).await {
+        if let Received::Closed = intake.next_batch(&mut batch).await {
             break;
         }
         let call_handler = Arc::clone(&handler);

@@ -7,6 +7,7 @@
 
 use std::collections::VecDeque;
 use std::pin::pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
 
@@ -90,8 +91,8 @@ struct State<E> {
     items: VecDeque<Arc<E>>,
     /// No more pushes are accepted; the consumer drains what is left.
     closed: bool,
-    /// Counting is final: completions arriving after this are not counted again.
-    abandoned: bool,
+    /// Events moved out of the queue by the consumer, ever. `taken - completed` are in flight.
+    taken: u64,
     /// Publishers waiting for room (Block policy), counted so `close` can account for them.
     blocked_publishers: u64,
     consumer: Option<Waker>,
@@ -105,13 +106,28 @@ struct State<E> {
 pub(crate) struct Queue<E> {
     state: Mutex<State<E>>,
     capacity: usize,
+    /// Blocked publishers are woken once no more than this many events are queued. Waking
+    /// them at the first free slot would cost a wake-up and a park per event while a fast
+    /// publisher keeps the queue full; at half capacity they push a burst per wake-up.
+    resume_at: usize,
     overflow: Overflow,
     /// Wakes publishers blocked on a full queue.
     space: Notify,
     /// Wakes whoever waits for the queue to be closed and fully handled.
     drained: Notify,
+    /// Events whose handling finished, ever; bit [`ABANDONED`] set once counting is final.
+    /// Kept outside the lock so that finishing a call costs the actor one atomic add.
+    completed: AtomicU64,
+    failures: AtomicU64,
+    failed_events: AtomicU64,
+    /// Mirrors `State::closed` for the lock-free completion path.
+    closing: AtomicBool,
     metrics: SubscriberMetrics,
 }
+
+/// Set in [`Queue::completed`] when the subscriber is given up on: completions after that
+/// are already counted as lost and must not be counted again.
+const ABANDONED: u64 = 1 << 63;
 
 impl<E> Queue<E> {
     pub(crate) fn new(capacity: usize, overflow: Overflow, metrics: SubscriberMetrics) -> Self {
@@ -119,18 +135,28 @@ impl<E> Queue<E> {
             state: Mutex::new(State {
                 items: VecDeque::with_capacity(capacity.min(1024)),
                 closed: false,
-                abandoned: false,
+                taken: 0,
                 blocked_publishers: 0,
                 consumer: None,
                 consumer_wants: 1,
                 counts: Counts::default(),
             }),
             capacity,
+            resume_at: capacity / 2,
             overflow,
             space: Notify::new(),
             drained: Notify::new(),
+            completed: AtomicU64::new(0),
+            failures: AtomicU64::new(0),
+            failed_events: AtomicU64::new(0),
+            closing: AtomicBool::new(false),
             metrics,
         }
+    }
+
+    /// Most events the subscriber holds at once, queued or taken.
+    pub(crate) fn capacity(&self) -> usize {
+        self.capacity
     }
 
     fn lock(&self) -> MutexGuard<'_, State<E>> {
@@ -176,7 +202,7 @@ impl<E> Queue<E> {
             *registered = false;
             return Attempt::Done(Pushed::Closed);
         }
-        if state.items.len() < self.capacity {
+        if self.held(&state) < self.capacity {
             if *registered {
                 state.blocked_publishers -= 1;
                 *registered = false;
@@ -231,51 +257,70 @@ impl<E> Queue<E> {
         }
     }
 
-    /// Moves up to `max - out.len()` events into `out` and counts them in flight, once at
-    /// least `at_least` are queued (clamped to the capacity) or the queue is closed.
+    /// Events this subscriber holds: queued, plus taken by its task and not yet handled.
+    fn held(&self, state: &State<E>) -> usize {
+        let completed = self.completed.load(Ordering::Acquire) & !ABANDONED;
+        state.items.len() + state.taken.saturating_sub(completed) as usize
+    }
+
+    fn publishers_may_resume(&self, state: &State<E>) -> bool {
+        state.blocked_publishers > 0 && self.held(state) <= self.resume_at
+    }
+
+    /// Moves up to `max - have` events into `out` and counts them taken, once at least
+    /// `at_least` are queued (clamped to what the queue can hold beside the `have` events the
+    /// consumer already holds) or the queue is closed.
     ///
     /// `Ready(Closed)` only once the queue is closed and empty.
-    pub(crate) fn poll_recv(
+    pub(crate) fn poll_recv<C: Extend<Arc<E>>>(
         &self,
         cx: &mut Context<'_>,
         max: usize,
         at_least: usize,
-        out: &mut Vec<Arc<E>>,
+        have: usize,
+        out: &mut C,
     ) -> Poll<Received> {
         let mut state = self.lock();
-        let wanted = at_least.clamp(1, self.capacity);
+        let wanted = at_least.clamp(1, self.capacity.saturating_sub(have).max(1));
         if state.items.len() < wanted && !state.closed {
             match &state.consumer {
                 Some(waker) if waker.will_wake(cx.waker()) => {}
                 _ => state.consumer = Some(cx.waker().clone()),
             }
             state.consumer_wants = wanted;
+            // Handled events may have made room since the last take: let publishers in.
+            let wake_publishers = self.publishers_may_resume(&state);
+            drop(state);
+            if wake_publishers {
+                self.space.notify_waiters();
+            }
             return Poll::Pending;
         }
         if state.items.is_empty() {
             return Poll::Ready(Received::Closed);
         }
-        Poll::Ready(self.drain_locked(state, max, out))
+        Poll::Ready(self.drain_locked(state, max, have, out))
     }
 
-    /// Moves whatever is queued, up to `max - out.len()` events, into `out` without waiting.
-    pub(crate) fn drain_now(&self, max: usize, out: &mut Vec<Arc<E>>) {
+    /// Moves whatever is queued, up to `max - have` events, into `out` without waiting.
+    pub(crate) fn drain_now<C: Extend<Arc<E>>>(&self, max: usize, have: usize, out: &mut C) {
         let state = self.lock();
         if !state.items.is_empty() {
-            self.drain_locked(state, max, out);
+            self.drain_locked(state, max, have, out);
         }
     }
 
-    fn drain_locked(
+    fn drain_locked<C: Extend<Arc<E>>>(
         &self,
         mut state: MutexGuard<'_, State<E>>,
         max: usize,
-        out: &mut Vec<Arc<E>>,
+        have: usize,
+        out: &mut C,
     ) -> Received {
-        let take = max.saturating_sub(out.len()).min(state.items.len());
+        let take = max.saturating_sub(have).min(state.items.len());
         out.extend(state.items.drain(..take));
-        state.counts.in_flight += take as u64;
-        let wake_publishers = state.blocked_publishers > 0;
+        state.taken += take as u64;
+        let wake_publishers = self.publishers_may_resume(&state);
         drop(state);
         if wake_publishers {
             self.space.notify_waiters();
@@ -289,8 +334,9 @@ impl<E> Queue<E> {
         let mut state = self.lock();
         match state.items.pop_front() {
             Some(event) => {
-                state.counts.delivered += 1;
-                let wake_publishers = state.blocked_publishers > 0;
+                state.taken += 1;
+                self.completed.fetch_add(1, Ordering::AcqRel);
+                let wake_publishers = self.publishers_may_resume(&state);
                 let drained = state.closed && state.items.is_empty();
                 drop(state);
                 self.metrics.delivered.increment(1);
@@ -314,27 +360,27 @@ impl<E> Queue<E> {
         }
     }
 
-    /// Records that a handler call over `count` in-flight events finished.
+    /// Records that a handler call over `count` taken events finished. Lock-free unless the
+    /// queue is closing, when it may complete the drain.
     pub(crate) fn complete(&self, count: usize, failed: bool) {
         let count = count as u64;
-        let mut state = self.lock();
-        if state.abandoned {
+        let counted = self
+            .completed
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |done| {
+                (done & ABANDONED == 0).then_some(done + count)
+            })
+            .is_ok();
+        if !counted {
             // Already counted as lost when the subscriber was given up on.
             return;
         }
-        state.counts.in_flight -= count;
-        state.counts.delivered += count;
-        if failed {
-            state.counts.failures += 1;
-            state.counts.failed_events += count;
-        }
-        let drained = state.closed && state.items.is_empty() && state.counts.in_flight == 0;
-        drop(state);
         self.metrics.delivered.increment(count);
         if failed {
+            self.failures.fetch_add(1, Ordering::Relaxed);
+            self.failed_events.fetch_add(count, Ordering::Relaxed);
             self.metrics.failures.increment(1);
         }
-        if drained {
+        if self.closing.load(Ordering::SeqCst) && self.is_drained() {
             self.drained.notify_waiters();
         }
     }
@@ -348,12 +394,12 @@ impl<E> Queue<E> {
             0
         } else {
             state.closed = true;
+            self.closing.store(true, Ordering::SeqCst);
             std::mem::take(&mut state.blocked_publishers)
         };
         state.counts.matched += newly_lost;
         state.counts.lost += newly_lost;
         let consumer = state.consumer.take();
-        let drained = state.items.is_empty() && state.counts.in_flight == 0;
         drop(state);
         self.metrics.matched.increment(newly_lost);
         self.metrics.lost.increment(newly_lost);
@@ -361,7 +407,7 @@ impl<E> Queue<E> {
         if let Some(waker) = consumer {
             waker.wake();
         }
-        if drained {
+        if self.is_drained() {
             self.drained.notify_waiters();
         }
     }
@@ -371,13 +417,14 @@ impl<E> Queue<E> {
     pub(crate) fn abandon(&self) {
         self.close();
         let mut state = self.lock();
-        if state.abandoned {
+        let completed = self.completed.fetch_or(ABANDONED, Ordering::AcqRel);
+        if completed & ABANDONED != 0 {
             return;
         }
-        state.abandoned = true;
-        let lost = state.items.len() as u64 + state.counts.in_flight;
+        let lost = state.items.len() as u64 + state.taken.saturating_sub(completed);
         state.counts.lost += lost;
-        state.counts.in_flight = 0;
+        // Nothing is in flight any more: what was is now counted lost.
+        state.taken = completed;
         let items = std::mem::take(&mut state.items);
         let consumer = state.consumer.take();
         drop(state);
@@ -392,7 +439,7 @@ impl<E> Queue<E> {
     /// True once the queue is closed and every event in it has been handled or lost.
     pub(crate) fn is_drained(&self) -> bool {
         let state = self.lock();
-        state.closed && state.items.is_empty() && state.counts.in_flight == 0
+        state.closed && self.held(&state) == 0
     }
 
     /// Waits until [`Queue::is_drained`] holds.
@@ -410,8 +457,13 @@ impl<E> Queue<E> {
     /// The counters as they are now.
     pub(crate) fn counts(&self) -> Counts {
         let state = self.lock();
+        let completed = self.completed.load(Ordering::Acquire) & !ABANDONED;
         let mut counts = state.counts;
+        counts.delivered = completed;
+        counts.in_flight = state.taken.saturating_sub(completed);
         counts.queued = state.items.len() as u64;
+        counts.failures = self.failures.load(Ordering::Relaxed);
+        counts.failed_events = self.failed_events.load(Ordering::Relaxed);
         counts
     }
 }

@@ -398,8 +398,12 @@ async fn conservation_under_stress() {
             .capacity(1 + i * 3)
             .overflow(overflow)
             .spawn(Flaky {
-                fail_on: (0..PER_PUBLISHER).filter(|s| s % 7 == 0).collect(),
-                panic: i % 2 == 0,
+                // Panics are slow to unwind (and to symbolize with RUST_BACKTRACE set), so
+                // one subscriber panics, rarely; the others fail by returning errors.
+                fail_on: (0..PER_PUBLISHER)
+                    .filter(|s| s % if i == 0 { 97 } else { 7 } == 0)
+                    .collect(),
+                panic: i == 0,
                 handled: Arc::default(),
             })
             .unwrap();
