@@ -3,24 +3,43 @@
 //! Every measured iteration publishes `EVENTS` events of about 100 bytes from one publisher
 //! to 1 or 8 consumers and waits until every consumer has handled every event. Compared:
 //!
-//! - `bus`: [`lhp_bus::Bus`] with `block` subscribers of capacity `CAPACITY`, batch 1 or 64;
+//! - `bus`: [`lhp_bus::Bus`] with `block` subscribers of capacity `CAPACITY`. Batch 1:
+//!   `publish` per event, handlers called per event. Batch 64: `publish_many` of 64 events,
+//!   handlers called with up to 64;
 //! - `mpsc_fanout`: one `tokio::sync::mpsc` channel of the same capacity per consumer, the
-//!   publisher sending an `Arc` clone to each in turn; consumers use `recv` (batch 1) or
-//!   `recv_many` (batch 64);
+//!   publisher sending an `Arc` clone to each in turn. Batch 1: `send` and `recv`. Batch 64:
+//!   `reserve_many(64)` then 64 sends, and `recv_many(64)`;
 //! - `broadcast`: one `tokio::sync::broadcast` channel of the same capacity. It never applies
 //!   backpressure: a consumer that falls behind skips events (counted as lag), so it does less
-//!   work than the lossless two and only bounds what is possible.
+//!   work than the lossless two and only bounds what is possible. It has no batched send or
+//!   receive; at batch 64 its consumers yield every 64 events.
+//!
+//! Two kinds of consumer work, the same for every contender:
+//!
+//! - `fan_out`: a no-op per event (reads one byte). Shows the machinery's own cost.
+//! - `sink`: each call writes its events as lines to `/dev/null` with one `write(2)`, the
+//!   shape of the event-log and command hooks. Shows what batching is for: the per-call cost.
 //!
 //! Run with `cargo bench -p lhp-bus`; results are in `benches/README.md` at the workspace root.
 
+use std::fs::File;
 use std::hint::black_box;
+use std::io::Write;
 use std::sync::Arc;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use lhp_bus::{handler_fn, Bus, Event, Overflow};
 use tokio::runtime::Runtime;
 use tokio::sync::{broadcast, mpsc};
+
+/// Every contender allocates one `Arc` per event on the publisher's thread and frees it on a
+/// consumer's; glibc's allocator serialises that hand-over on an arena lock and then
+/// dominates every profile. A binary that cares about this picks an allocator built for it,
+/// so the bench does too (the same one for all three contenders).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const EVENTS: u64 = 20_000;
 const CAPACITY: usize = 1024;
@@ -46,26 +65,79 @@ fn event(i: u64) -> BenchEvent {
     }
 }
 
-/// The work every consumer does per event, the same in all three contenders.
-fn consume(event: &BenchEvent) {
-    black_box(event.payload[0]);
+/// What a consumer does with each call's events.
+#[derive(Clone, Copy)]
+enum Work {
+    /// Read a byte of each event.
+    Noop,
+    /// Write the events as lines to `/dev/null` in one system call.
+    Sink,
 }
 
-async fn run_bus(subscribers: usize, batch: usize) {
+/// A consumer's state: the sink it writes to, if any.
+struct Consumer {
+    work: Work,
+    sink: Option<(File, Vec<u8>)>,
+}
+
+impl Consumer {
+    fn new(work: Work) -> Self {
+        let sink = match work {
+            Work::Noop => None,
+            Work::Sink => Some((
+                File::create("/dev/null").expect("/dev/null opens"),
+                Vec::with_capacity(64 * 96),
+            )),
+        };
+        Self { work, sink }
+    }
+
+    /// Handles one call's worth of events, the same way in every contender.
+    fn consume<'a>(&mut self, events: impl Iterator<Item = &'a BenchEvent>) {
+        match (self.work, &mut self.sink) {
+            (Work::Sink, Some((file, line))) => {
+                line.clear();
+                for event in events {
+                    line.extend_from_slice(event.kind.as_bytes());
+                    line.push(b' ');
+                    line.extend_from_slice(&event.payload);
+                    line.push(b'\n');
+                }
+                file.write_all(line).expect("write to /dev/null");
+            }
+            _ => events.for_each(|event| {
+                black_box(event.payload[0]);
+            }),
+        }
+    }
+}
+
+async fn run_bus(subscribers: usize, batch: usize, work: Work) {
     let bus: Bus<BenchEvent> = Bus::new();
     for i in 0..subscribers {
         bus.subscriber(format!("s{i}"))
             .capacity(CAPACITY)
             .overflow(Overflow::Block)
             .batch(batch, Duration::from_millis(5))
-            .spawn(handler_fn(|events: &[Arc<BenchEvent>]| {
-                events.iter().for_each(|e| consume(e));
-                Ok(())
-            }))
+            .spawn({
+                let consumer = Mutex::new(Consumer::new(work));
+                handler_fn(move |events: &[Arc<BenchEvent>]| {
+                    let mut consumer = consumer.lock().map_err(|_| "poisoned")?;
+                    consumer.consume(events.iter().map(|e| &**e));
+                    Ok(())
+                })
+            })
             .expect("subscribe");
     }
-    for i in 0..EVENTS {
-        let _ = bus.publish(event(i)).await;
+    if batch == 1 {
+        for i in 0..EVENTS {
+            let _ = bus.publish(event(i)).await;
+        }
+    } else {
+        for start in (0..EVENTS).step_by(batch) {
+            let end = (start + batch as u64).min(EVENTS);
+            let _ = bus.publish_many((start..end).map(event)).await;
+        }
     }
     let report = bus.shutdown(Duration::from_secs(60)).await;
     debug_assert!(report
@@ -74,23 +146,24 @@ async fn run_bus(subscribers: usize, batch: usize) {
         .all(|s| s.counts.delivered == EVENTS));
 }
 
-async fn run_mpsc_fanout(subscribers: usize, batch: usize) {
+async fn run_mpsc_fanout(subscribers: usize, batch: usize, work: Work) {
     let mut senders = Vec::with_capacity(subscribers);
     let mut consumers = Vec::with_capacity(subscribers);
     for _ in 0..subscribers {
         let (tx, mut rx) = mpsc::channel::<Arc<BenchEvent>>(CAPACITY);
         senders.push(tx);
         consumers.push(tokio::spawn(async move {
+            let mut consumer = Consumer::new(work);
             let mut handled = 0u64;
             if batch == 1 {
                 while let Some(e) = rx.recv().await {
-                    consume(&e);
+                    consumer.consume(std::iter::once(&*e));
                     handled += 1;
                 }
             } else {
                 let mut buf = Vec::with_capacity(batch);
                 while rx.recv_many(&mut buf, batch).await > 0 {
-                    buf.iter().for_each(|e| consume(e));
+                    consumer.consume(buf.iter().map(|e| &**e));
                     handled += buf.len() as u64;
                     buf.clear();
                 }
@@ -98,10 +171,24 @@ async fn run_mpsc_fanout(subscribers: usize, batch: usize) {
             handled
         }));
     }
-    for i in 0..EVENTS {
-        let e = Arc::new(event(i));
-        for tx in &senders {
-            let _ = tx.send(Arc::clone(&e)).await;
+    if batch == 1 {
+        for i in 0..EVENTS {
+            let e = Arc::new(event(i));
+            for tx in &senders {
+                let _ = tx.send(Arc::clone(&e)).await;
+            }
+        }
+    } else {
+        for start in (0..EVENTS).step_by(batch) {
+            let end = (start + batch as u64).min(EVENTS);
+            let events: Vec<Arc<BenchEvent>> = (start..end).map(|i| Arc::new(event(i))).collect();
+            for tx in &senders {
+                if let Ok(permits) = tx.reserve_many(events.len()).await {
+                    for (permit, e) in permits.zip(&events) {
+                        permit.send(Arc::clone(e));
+                    }
+                }
+            }
         }
     }
     drop(senders);
@@ -111,18 +198,19 @@ async fn run_mpsc_fanout(subscribers: usize, batch: usize) {
     }
 }
 
-async fn run_broadcast(subscribers: usize, batch: usize) {
+async fn run_broadcast(subscribers: usize, batch: usize, work: Work) {
     let (tx, _) = broadcast::channel::<Arc<BenchEvent>>(CAPACITY);
     let mut consumers = Vec::with_capacity(subscribers);
     for _ in 0..subscribers {
         let mut rx = tx.subscribe();
         consumers.push(tokio::spawn(async move {
+            let mut consumer = Consumer::new(work);
             let mut handled = 0u64;
             let mut since_yield = 0;
             loop {
                 match rx.recv().await {
                     Ok(e) => {
-                        consume(&e);
+                        consumer.consume(std::iter::once(&*e));
                         handled += 1;
                     }
                     Err(broadcast::error::RecvError::Lagged(skipped)) => handled += skipped,
@@ -148,12 +236,20 @@ async fn run_broadcast(subscribers: usize, batch: usize) {
 }
 
 fn fan_out(c: &mut Criterion) {
+    contest(c, "fan_out", Work::Noop);
+}
+
+fn sink(c: &mut Criterion) {
+    contest(c, "sink", Work::Sink);
+}
+
+fn contest(c: &mut Criterion, group_name: &str, work: Work) {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .expect("runtime");
-    let mut group = c.benchmark_group("fan_out");
+    let mut group = c.benchmark_group(group_name);
     group.throughput(Throughput::Elements(EVENTS));
     group.sample_size(20);
     group.measurement_time(Duration::from_secs(4));
@@ -161,13 +257,13 @@ fn fan_out(c: &mut Criterion) {
         for batch in [1usize, 64] {
             let setting = format!("1to{subscribers}/batch{batch}");
             bench(&mut group, &runtime, "bus", &setting, || {
-                run_bus(subscribers, batch)
+                run_bus(subscribers, batch, work)
             });
             bench(&mut group, &runtime, "mpsc_fanout", &setting, || {
-                run_mpsc_fanout(subscribers, batch)
+                run_mpsc_fanout(subscribers, batch, work)
             });
             bench(&mut group, &runtime, "broadcast", &setting, || {
-                run_broadcast(subscribers, batch)
+                run_broadcast(subscribers, batch, work)
             });
         }
     }
@@ -189,5 +285,5 @@ fn bench<F, Fut>(
     });
 }
 
-criterion_group!(benches, fan_out);
+criterion_group!(benches, fan_out, sink);
 criterion_main!(benches);

@@ -12,7 +12,7 @@ use tokio::time::Instant;
 
 use crate::handler::{run_actor, ActorEnd, Delivery, Handler};
 use crate::metrics::{published_counter, SubscriberMetrics};
-use crate::queue::{Overflow, PushMode, Pushed, Queue};
+use crate::queue::{Overflow, PushMode, Queue, Tally};
 use crate::stats::{BusStats, ShutdownReport, SubscriberStats, SubscriberStatus};
 use crate::stream::EventStream;
 use crate::{Event, Filter, SubscribeError};
@@ -38,17 +38,29 @@ impl std::fmt::Display for SubscriptionId {
 #[error("the bus is shut down; the event was not published")]
 pub struct Closed<E>(pub E);
 
-/// What one publish did.
+/// What one publish did. For [`Bus::publish_many`] the counts are summed over its events.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Receipt {
-    /// Subscribers whose filter the event passed.
+    /// Subscribers whose filter the event passed (and that were still subscribed).
     pub matched: usize,
     /// Subscribers that queued it.
     pub queued: usize,
-    /// Subscribers that discarded it under `drop_newest`.
+    /// Subscribers that discarded it for lack of room (`drop_newest`, or `drop_oldest` with
+    /// nothing queued to evict).
     pub dropped: usize,
     /// Subscribers (`block`, full) that refused it in `try_publish`; always empty for `publish`.
     pub refused: Vec<(SubscriptionId, Arc<str>)>,
+}
+
+impl Receipt {
+    fn add<E>(&mut self, slot: &Slot<E>, tally: Tally) {
+        self.matched += tally.queued + tally.dropped + tally.refused;
+        self.queued += tally.queued;
+        self.dropped += tally.dropped;
+        if tally.refused > 0 {
+            self.refused.push((slot.id, Arc::clone(&slot.name)));
+        }
+    }
 }
 
 /// Bit of [`Inner::gate`] set once shutdown starts; the bits below count publishes in flight.
@@ -226,10 +238,12 @@ impl<E: Event> Bus<E> {
         Some(guard)
     }
 
-    fn accept(&self, event: E) -> (Arc<E>, Arc<[Arc<Slot<E>>]>) {
-        self.inner.published.fetch_add(1, Ordering::Relaxed);
-        self.inner.published_metric.increment(1);
-        (Arc::new(event), self.inner.active())
+    fn subscribers(&self, accepted: usize) -> Arc<[Arc<Slot<E>>]> {
+        self.inner
+            .published
+            .fetch_add(accepted as u64, Ordering::Relaxed);
+        self.inner.published_metric.increment(accepted as u64);
+        self.inner.active()
     }
 
     /// Publishes `event` to every subscriber whose filter it passes, in subscription order.
@@ -242,14 +256,39 @@ impl<E: Event> Bus<E> {
         let Some(_in_flight) = self.enter() else {
             return Err(Closed(event));
         };
-        let (event, subscribers) = self.accept(event);
+        let subscribers = self.subscribers(1);
+        let event = Arc::new(event);
         let mut receipt = Receipt::default();
         for slot in subscribers.iter() {
-            if !slot.filter.matches(&event) {
-                continue;
+            if slot.filter.matches(&event) {
+                let tally = slot.queue.push(&[&event], PushMode::Wait).await;
+                receipt.add(slot, tally);
             }
-            let pushed = slot.queue.push(&event, PushMode::Wait).await;
-            tally(&mut receipt, slot, pushed);
+        }
+        Ok(receipt)
+    }
+
+    /// Publishes `events` in order, as [`Bus::publish`] would one by one, but taking each
+    /// subscriber's queue once per batch rather than once per event: the way to publish a
+    /// burst. The receipt sums over the events (each event × subscriber counts once).
+    pub async fn publish_many<I>(&self, events: I) -> Result<Receipt, Closed<Vec<E>>>
+    where
+        I: IntoIterator<Item = E>,
+    {
+        let Some(_in_flight) = self.enter() else {
+            return Err(Closed(events.into_iter().collect()));
+        };
+        let events: Vec<Arc<E>> = events.into_iter().map(Arc::new).collect();
+        let subscribers = self.subscribers(events.len());
+        let mut receipt = Receipt::default();
+        let mut matching: Vec<&Arc<E>> = Vec::with_capacity(events.len());
+        for slot in subscribers.iter() {
+            matching.clear();
+            matching.extend(events.iter().filter(|event| slot.filter.matches(event)));
+            if !matching.is_empty() {
+                let tally = slot.queue.push(&matching, PushMode::Wait).await;
+                receipt.add(slot, tally);
+            }
         }
         Ok(receipt)
     }
@@ -260,12 +299,13 @@ impl<E: Event> Bus<E> {
         let Some(_in_flight) = self.enter() else {
             return Err(Closed(event));
         };
-        let (event, subscribers) = self.accept(event);
+        let subscribers = self.subscribers(1);
+        let event = Arc::new(event);
         let mut receipt = Receipt::default();
         for slot in subscribers.iter() {
             if slot.filter.matches(&event) {
-                let pushed = slot.queue.try_push(&event);
-                tally(&mut receipt, slot, pushed);
+                let tally = slot.queue.try_push(&[&event]);
+                receipt.add(slot, tally);
             }
         }
         Ok(receipt)
@@ -330,24 +370,6 @@ impl<E: Event> Bus<E> {
                 done.await;
             }
         }
-    }
-}
-
-fn tally<E>(receipt: &mut Receipt, slot: &Slot<E>, pushed: Pushed) {
-    match pushed {
-        Pushed::Queued => {
-            receipt.matched += 1;
-            receipt.queued += 1;
-        }
-        Pushed::Dropped => {
-            receipt.matched += 1;
-            receipt.dropped += 1;
-        }
-        Pushed::Refused => {
-            receipt.matched += 1;
-            receipt.refused.push((slot.id, Arc::clone(&slot.name)));
-        }
-        Pushed::Closed => {}
     }
 }
 

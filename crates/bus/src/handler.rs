@@ -2,7 +2,7 @@
 //! feeds it, with batching, bounded concurrency and failure isolation.
 
 use std::any::Any;
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::future::{poll_fn, Future};
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
@@ -15,7 +15,7 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-use crate::queue::{Queue, Received};
+use crate::queue::{Overflow, Queue, Received};
 
 /// The error a handler returns; any error type converts into it with `?` or `.into()`.
 pub type HandlerError = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -121,26 +121,50 @@ const CHUNK: usize = 64;
 struct Intake<'a, E> {
     queue: &'a Queue<E>,
     pending: VecDeque<Arc<E>>,
+    /// Events handed to handler calls that have not finished.
+    outstanding: usize,
     delivery: Delivery,
     chunk: usize,
 }
 
 impl<'a, E> Intake<'a, E> {
     fn new(queue: &'a Queue<E>, delivery: Delivery) -> Self {
-        let chunk = delivery.max_items.max(CHUNK);
+        // Drop-oldest evicts from the queue only; events in the task cannot be evicted, so
+        // that policy takes no more than a batch, to keep the freshest events reachable.
+        let chunk = match queue.overflow() {
+            Overflow::DropOldest => delivery.max_items,
+            Overflow::Block | Overflow::DropNewest => delivery.max_items.max(CHUNK),
+        };
         Self {
             queue,
             pending: VecDeque::with_capacity(chunk.min(4096)),
+            outstanding: 0,
             delivery,
             chunk,
         }
     }
 
+    /// Events the task holds: taken and not yet handled.
+    fn holds(&self) -> usize {
+        self.pending.len() + self.outstanding
+    }
+
+    /// Room in the local buffer.
+    fn room(&self) -> usize {
+        self.chunk.saturating_sub(self.pending.len())
+    }
+
     /// Takes more events once at least `at_least` are queued.
     async fn refill(&mut self, at_least: usize) -> Received {
-        let (queue, chunk) = (self.queue, self.chunk);
+        let (queue, room, holds) = (self.queue, self.room(), self.holds());
         let pending = &mut self.pending;
-        poll_fn(|cx| queue.poll_recv(cx, chunk, at_least, pending.len(), pending)).await
+        poll_fn(|cx| queue.poll_recv(cx, room, at_least, holds, pending)).await
+    }
+
+    /// Records that a handler call over `count` events finished, and reports it.
+    fn finished(&mut self, count: usize, failed: bool) {
+        self.outstanding -= count;
+        self.queue.complete(count, failed);
     }
 
     /// Fills `batch` with at least one event, then up to `max_items`, waiting at most
@@ -154,7 +178,7 @@ impl<'a, E> Intake<'a, E> {
                 return Received::Closed;
             }
         }
-        if let Some(max_wait) = self.delivery.max_wait {
+        if let (Some(max_wait), true) = (self.delivery.max_wait, self.pending.len() < max) {
             let until = Instant::now() + max_wait;
             while self.pending.len() < max {
                 // Parked until the rest of the batch is there: one wake-up per batch.
@@ -163,8 +187,8 @@ impl<'a, E> Intake<'a, E> {
                     Ok(Received::Items) => {}
                     Ok(Received::Closed) => break,
                     Err(_) => {
-                        let have = self.pending.len();
-                        self.queue.drain_now(self.chunk, have, &mut self.pending);
+                        let (room, holds) = (self.room(), self.holds());
+                        self.queue.drain_now(room, holds, &mut self.pending);
                         break;
                     }
                 }
@@ -172,6 +196,7 @@ impl<'a, E> Intake<'a, E> {
         }
         let take = max.min(self.pending.len());
         batch.extend(self.pending.drain(..take));
+        self.outstanding += take;
         Received::Items
     }
 }
@@ -293,7 +318,7 @@ where
             }
             let result = CatchUnwind(handler.handle(&batch)).await;
             let outcome = CallOutcome::from_result(result);
-            queue.complete(batch.len(), outcome.failed());
+            intake.finished(batch.len(), outcome.failed());
             if failures.record(&outcome) {
                 return failures.into_stop();
             }
@@ -303,20 +328,24 @@ where
     // Out-of-order mode: up to `concurrency` calls at once, each in its own task so that a
     // slow call does not hold back the others.
     let permits = Arc::new(Semaphore::new(delivery.concurrency));
-    let mut calls: JoinSet<(usize, CallOutcome)> = JoinSet::new();
-    let record = |joined: Result<(usize, CallOutcome), tokio::task::JoinError>,
+    let mut calls: JoinSet<CallOutcome> = JoinSet::new();
+    // Batch sizes by call task, so that even a call task that dies outside the handler
+    // settles the exact number of events it held.
+    let mut sizes: HashMap<tokio::task::Id, usize> = HashMap::new();
+    let settle = |joined: Result<(tokio::task::Id, CallOutcome), tokio::task::JoinError>,
+                  sizes: &mut HashMap<tokio::task::Id, usize>,
+                  intake: &mut Intake<'_, E>,
                   failures: &mut FailureTracker<'_>|
      -> bool {
-        let (count, outcome) = match joined {
+        let (id, outcome) = match joined {
             Ok(done) => done,
-            // The call task itself panicked outside the handler: count as a failure of
-            // unknown size; the queue's in-flight count is settled when the actor ends.
             Err(error) => (
-                0,
+                error.id(),
                 CallOutcome::Failed(format!("handler task failed: {error}")),
             ),
         };
-        queue.complete(count, outcome.failed());
+        let count = sizes.remove(&id).unwrap_or(0);
+        intake.finished(count, outcome.failed());
         failures.record(&outcome)
     };
     loop {
@@ -327,20 +356,22 @@ where
         if let Received::Closed = intake.next_batch(&mut batch).await {
             break;
         }
+        let count = batch.len();
         let call_handler = Arc::clone(&handler);
-        calls.spawn(async move {
+        let call = calls.spawn(async move {
             let _permit = permit;
             let result = CatchUnwind(call_handler.handle(&batch)).await;
-            (batch.len(), CallOutcome::from_result(result))
+            CallOutcome::from_result(result)
         });
-        while let Some(joined) = calls.try_join_next() {
-            if record(joined, &mut failures) {
+        sizes.insert(call.id(), count);
+        while let Some(joined) = calls.try_join_next_with_id() {
+            if settle(joined, &mut sizes, &mut intake, &mut failures) {
                 return failures.into_stop();
             }
         }
     }
-    while let Some(joined) = calls.join_next().await {
-        if record(joined, &mut failures) {
+    while let Some(joined) = calls.join_next_with_id().await {
+        if settle(joined, &mut sizes, &mut intake, &mut failures) {
             return failures.into_stop();
         }
     }

@@ -63,22 +63,17 @@ pub(crate) enum PushMode {
     Try,
 }
 
-/// The fate of one event at one subscriber.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Pushed {
-    /// In the queue (for `DropOldest`, possibly after evicting an older event).
-    Queued,
-    /// Discarded by `DropNewest`.
-    Dropped,
-    /// Refused by a full `Block` queue in [`PushMode::Try`].
-    Refused,
-    /// The subscriber had already left; the event is not counted for it.
-    Closed,
-}
-
-enum Attempt {
-    Done(Pushed),
-    MustWait,
+/// What a push did at one subscriber, summed over the events pushed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Tally {
+    /// Events now in the queue (for `DropOldest`, possibly after evicting older ones).
+    pub(crate) queued: usize,
+    /// Events discarded by `DropNewest` (or by `DropOldest` with nothing queued to evict).
+    pub(crate) dropped: usize,
+    /// Events refused by a full `Block` queue in [`PushMode::Try`].
+    pub(crate) refused: usize,
+    /// The subscriber had already left; the remaining events are not counted for it.
+    pub(crate) closed: bool,
 }
 
 /// Result of a receive: items were appended, or the queue is closed and empty.
@@ -93,6 +88,12 @@ struct State<E> {
     closed: bool,
     /// Events moved out of the queue by the consumer, ever. `taken - completed` are in flight.
     taken: u64,
+    /// Events the consumer's task held (taken, not yet handled) when it last took the lock.
+    /// Publishers count them against the capacity; it may overstate, never understate, so
+    /// publishers never read the consumer's hot completion counter.
+    task_holds: usize,
+    /// The final delivered count, fixed when the subscriber is abandoned.
+    delivered_at_abandon: Option<u64>,
     /// Publishers waiting for room (Block policy), counted so `close` can account for them.
     blocked_publishers: u64,
     consumer: Option<Waker>,
@@ -136,6 +137,8 @@ impl<E> Queue<E> {
                 items: VecDeque::with_capacity(capacity.min(1024)),
                 closed: false,
                 taken: 0,
+                task_holds: 0,
+                delivered_at_abandon: None,
                 blocked_publishers: 0,
                 consumer: None,
                 consumer_wants: 1,
@@ -159,135 +162,154 @@ impl<E> Queue<E> {
         self.capacity
     }
 
+    /// The overflow policy.
+    pub(crate) fn overflow(&self) -> Overflow {
+        self.overflow
+    }
+
     fn lock(&self) -> MutexGuard<'_, State<E>> {
         // No code panics while holding this lock, but a poisoned lock must not turn one
         // failure into a cascade: the state is still consistent, so keep using it.
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Pushes `event`, waiting for room on a full `Block` queue when `mode` is `Wait`.
-    pub(crate) async fn push(&self, event: &Arc<E>, mode: PushMode) -> Pushed {
+    /// Pushes `events` in order, waiting for room on a full `Block` queue when `mode` is
+    /// `Wait`.
+    pub(crate) async fn push(&self, events: &[&Arc<E>], mode: PushMode) -> Tally {
+        let mut tally = Tally::default();
+        let mut next = 0;
         let mut waiter = BlockedPublisher {
             queue: self,
             registered: false,
         };
         // Fast path: no waiter registration unless the queue turns out to be full.
-        if let Attempt::Done(pushed) = self.attempt(event, mode, &mut waiter.registered) {
-            return pushed;
+        if !self.attempt(events, &mut next, mode, &mut waiter.registered, &mut tally) {
+            return tally;
         }
         loop {
             let mut space = pin!(self.space.notified());
             space.as_mut().enable();
-            match self.attempt(event, mode, &mut waiter.registered) {
-                Attempt::Done(pushed) => return pushed,
-                Attempt::MustWait => space.await,
+            if !self.attempt(events, &mut next, mode, &mut waiter.registered, &mut tally) {
+                return tally;
             }
+            space.await;
         }
     }
 
     /// Pushes without ever waiting: a full `Block` queue refuses.
-    pub(crate) fn try_push(&self, event: &Arc<E>) -> Pushed {
-        let mut registered = false;
-        match self.attempt(event, PushMode::Try, &mut registered) {
-            Attempt::Done(pushed) => pushed,
-            // Try mode never asks to wait; treat the impossible as a refusal rather than panic.
-            Attempt::MustWait => Pushed::Refused,
-        }
+    pub(crate) fn try_push(&self, events: &[&Arc<E>]) -> Tally {
+        let mut tally = Tally::default();
+        let (mut next, mut registered) = (0, false);
+        self.attempt(
+            events,
+            &mut next,
+            PushMode::Try,
+            &mut registered,
+            &mut tally,
+        );
+        tally
     }
 
-    fn attempt(&self, event: &Arc<E>, mode: PushMode, registered: &mut bool) -> Attempt {
+    /// Pushes `events[*next..]` under one lock, as far as room and policy allow. Returns true
+    /// when the caller must wait for room (it is then registered as a blocked publisher).
+    fn attempt(
+        &self,
+        events: &[&Arc<E>],
+        next: &mut usize,
+        mode: PushMode,
+        registered: &mut bool,
+        tally: &mut Tally,
+    ) -> bool {
         let mut state = self.lock();
         if state.closed {
             // A registered waiter was already counted (matched and lost) by `close`.
             *registered = false;
-            return Attempt::Done(Pushed::Closed);
+            tally.closed = true;
+            return false;
         }
-        if self.held(&state) < self.capacity {
-            if *registered {
-                state.blocked_publishers -= 1;
-                *registered = false;
-            }
-            state.counts.matched += 1;
-            state.items.push_back(Arc::clone(event));
-            let consumer = state.take_consumer_if_ready();
-            drop(state);
-            self.metrics.matched.increment(1);
-            if let Some(waker) = consumer {
-                waker.wake();
-            }
-            return Attempt::Done(Pushed::Queued);
+        if *registered {
+            state.blocked_publishers -= 1;
+            *registered = false;
         }
-        match (self.overflow, mode) {
-            (Overflow::Block, PushMode::Wait) => {
-                if !*registered {
-                    state.blocked_publishers += 1;
-                    *registered = true;
-                }
-                Attempt::MustWait
-            }
-            (Overflow::Block, PushMode::Try) | (Overflow::DropNewest, _) => {
-                state.counts.matched += 1;
-                state.counts.dropped += 1;
-                drop(state);
-                self.metrics.matched.increment(1);
-                self.metrics.dropped.increment(1);
-                Attempt::Done(if self.overflow == Overflow::Block {
-                    Pushed::Refused
-                } else {
-                    Pushed::Dropped
-                })
-            }
-            (Overflow::DropOldest, _) => {
-                let evicted = state.items.pop_front();
-                let evictions = u64::from(evicted.is_some());
-                state.counts.matched += 1;
-                state.counts.dropped += evictions;
+        let (mut matched, mut dropped) = (0u64, 0u64);
+        // Evicted events are released after the lock: their drop may run user code.
+        let mut evicted = Vec::new();
+        let mut must_wait = false;
+        while let Some(&event) = events.get(*next) {
+            if self.held(&state) < self.capacity {
                 state.items.push_back(Arc::clone(event));
-                let consumer = state.take_consumer_if_ready();
-                drop(state);
-                // The evicted event is released outside the lock.
-                drop(evicted);
-                self.metrics.matched.increment(1);
-                self.metrics.dropped.increment(evictions);
-                if let Some(waker) = consumer {
-                    waker.wake();
+                tally.queued += 1;
+            } else {
+                match (self.overflow, mode) {
+                    (Overflow::Block, PushMode::Wait) => {
+                        state.blocked_publishers += 1;
+                        *registered = true;
+                        must_wait = true;
+                        break;
+                    }
+                    (Overflow::Block, PushMode::Try) => {
+                        dropped += 1;
+                        tally.refused += 1;
+                    }
+                    (Overflow::DropOldest, _) if !state.items.is_empty() => {
+                        evicted.extend(state.items.pop_front());
+                        dropped += 1;
+                        state.items.push_back(Arc::clone(event));
+                        tally.queued += 1;
+                    }
+                    (Overflow::DropNewest | Overflow::DropOldest, _) => {
+                        dropped += 1;
+                        tally.dropped += 1;
+                    }
                 }
-                Attempt::Done(Pushed::Queued)
             }
+            matched += 1;
+            *next += 1;
         }
+        state.counts.matched += matched;
+        state.counts.dropped += dropped;
+        let consumer = state.take_consumer_if_ready();
+        drop(state);
+        drop(evicted);
+        self.metrics.matched.increment(matched);
+        self.metrics.dropped.increment(dropped);
+        if let Some(waker) = consumer {
+            waker.wake();
+        }
+        must_wait
     }
 
     /// Events this subscriber holds: queued, plus taken by its task and not yet handled.
     fn held(&self, state: &State<E>) -> usize {
-        let completed = self.completed.load(Ordering::Acquire) & !ABANDONED;
-        state.items.len() + state.taken.saturating_sub(completed) as usize
+        state.items.len() + state.task_holds
     }
 
     fn publishers_may_resume(&self, state: &State<E>) -> bool {
         state.blocked_publishers > 0 && self.held(state) <= self.resume_at
     }
 
-    /// Moves up to `max - have` events into `out` and counts them taken, once at least
-    /// `at_least` are queued (clamped to what the queue can hold beside the `have` events the
-    /// consumer already holds) or the queue is closed.
+    /// Moves up to `room` events into `out` and counts them taken, once at least `at_least`
+    /// are queued (clamped to what the queue can hold beside the `holds` events the consumer's
+    /// task already holds) or the queue is closed.
     ///
     /// `Ready(Closed)` only once the queue is closed and empty.
     pub(crate) fn poll_recv<C: Extend<Arc<E>>>(
         &self,
         cx: &mut Context<'_>,
-        max: usize,
+        room: usize,
         at_least: usize,
-        have: usize,
+        holds: usize,
         out: &mut C,
     ) -> Poll<Received> {
         let mut state = self.lock();
-        let wanted = at_least.clamp(1, self.capacity.saturating_sub(have).max(1));
+        let wanted = at_least.clamp(1, self.capacity.saturating_sub(holds).max(1));
         if state.items.len() < wanted && !state.closed {
             match &state.consumer {
                 Some(waker) if waker.will_wake(cx.waker()) => {}
                 _ => state.consumer = Some(cx.waker().clone()),
             }
             state.consumer_wants = wanted;
+            state.task_holds = holds;
             // Handled events may have made room since the last take: let publishers in.
             let wake_publishers = self.publishers_may_resume(&state);
             drop(state);
@@ -299,27 +321,28 @@ impl<E> Queue<E> {
         if state.items.is_empty() {
             return Poll::Ready(Received::Closed);
         }
-        Poll::Ready(self.drain_locked(state, max, have, out))
+        Poll::Ready(self.drain_locked(state, room, holds, out))
     }
 
-    /// Moves whatever is queued, up to `max - have` events, into `out` without waiting.
-    pub(crate) fn drain_now<C: Extend<Arc<E>>>(&self, max: usize, have: usize, out: &mut C) {
+    /// Moves whatever is queued, up to `room` events, into `out` without waiting.
+    pub(crate) fn drain_now<C: Extend<Arc<E>>>(&self, room: usize, holds: usize, out: &mut C) {
         let state = self.lock();
         if !state.items.is_empty() {
-            self.drain_locked(state, max, have, out);
+            self.drain_locked(state, room, holds, out);
         }
     }
 
     fn drain_locked<C: Extend<Arc<E>>>(
         &self,
         mut state: MutexGuard<'_, State<E>>,
-        max: usize,
-        have: usize,
+        room: usize,
+        holds: usize,
         out: &mut C,
     ) -> Received {
-        let take = max.saturating_sub(have).min(state.items.len());
+        let take = room.min(state.items.len());
         out.extend(state.items.drain(..take));
         state.taken += take as u64;
+        state.task_holds = holds + take;
         let wake_publishers = self.publishers_may_resume(&state);
         drop(state);
         if wake_publishers {
@@ -364,13 +387,8 @@ impl<E> Queue<E> {
     /// queue is closing, when it may complete the drain.
     pub(crate) fn complete(&self, count: usize, failed: bool) {
         let count = count as u64;
-        let counted = self
-            .completed
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |done| {
-                (done & ABANDONED == 0).then_some(done + count)
-            })
-            .is_ok();
-        if !counted {
+        let before = self.completed.fetch_add(count, Ordering::AcqRel);
+        if before & ABANDONED != 0 {
             // Already counted as lost when the subscriber was given up on.
             return;
         }
@@ -423,8 +441,11 @@ impl<E> Queue<E> {
         }
         let lost = state.items.len() as u64 + state.taken.saturating_sub(completed);
         state.counts.lost += lost;
-        // Nothing is in flight any more: what was is now counted lost.
+        // Nothing is in flight any more: what was is now counted lost, and completions that
+        // still arrive are not counted.
         state.taken = completed;
+        state.task_holds = 0;
+        state.delivered_at_abandon = Some(completed);
         let items = std::mem::take(&mut state.items);
         let consumer = state.consumer.take();
         drop(state);
@@ -439,7 +460,14 @@ impl<E> Queue<E> {
     /// True once the queue is closed and every event in it has been handled or lost.
     pub(crate) fn is_drained(&self) -> bool {
         let state = self.lock();
-        state.closed && self.held(&state) == 0
+        state.closed && state.items.is_empty() && self.delivered(&state) >= state.taken
+    }
+
+    /// Events whose handling finished and counts.
+    fn delivered(&self, state: &State<E>) -> u64 {
+        state
+            .delivered_at_abandon
+            .unwrap_or_else(|| self.completed.load(Ordering::Acquire) & !ABANDONED)
     }
 
     /// Waits until [`Queue::is_drained`] holds.
@@ -457,7 +485,7 @@ impl<E> Queue<E> {
     /// The counters as they are now.
     pub(crate) fn counts(&self) -> Counts {
         let state = self.lock();
-        let completed = self.completed.load(Ordering::Acquire) & !ABANDONED;
+        let completed = self.delivered(&state);
         let mut counts = state.counts;
         counts.delivered = completed;
         counts.in_flight = state.taken.saturating_sub(completed);

@@ -437,3 +437,105 @@ async fn handler_fn_and_arc_handlers_work() {
     bus.shutdown(Duration::from_secs(1)).await;
     assert_eq!(seen.load(Ordering::SeqCst), 3);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn publish_many_keeps_order_and_sums_its_receipt() {
+    let bus: Bus<Ev> = Bus::new();
+    let all = Recorder::default();
+    let errors = Recorder::default();
+    bus.subscriber("all")
+        .capacity(7)
+        .batch(5, Duration::from_millis(1))
+        .spawn(all.clone())
+        .unwrap();
+    bus.subscriber("errors")
+        .kinds(["*.error"])
+        .unwrap()
+        .spawn(errors.clone())
+        .unwrap();
+    let mut lossy = bus
+        .subscriber("lossy")
+        .capacity(3)
+        .overflow(Overflow::DropNewest)
+        .stream()
+        .unwrap();
+
+    let batch_of = |start: u64| {
+        (start..start + 50).map(|seq| {
+            let kind = if seq % 10 == 0 {
+                "action.error"
+            } else {
+                "action.end"
+            };
+            ev(kind, 0, seq)
+        })
+    };
+    let first = bus.publish_many(batch_of(0)).await.unwrap();
+    // 50 events to `all`, 5 errors to `errors`, and `lossy` (never read) keeps 3, drops 47.
+    assert_eq!(first.matched, 50 + 5 + 50);
+    assert_eq!(first.dropped, 47);
+    assert_eq!(first.queued, 50 + 5 + 3);
+
+    // Then batches larger than the capacity, mixed with single publishes from another task.
+    let single = {
+        let bus = bus.clone();
+        tokio::spawn(async move {
+            for seq in 0..500 {
+                bus.publish(ev("action.start", 1, seq)).await.unwrap();
+            }
+        })
+    };
+    for start in (50..1000).step_by(50) {
+        bus.publish_many(batch_of(start)).await.unwrap();
+    }
+    single.await.unwrap();
+    drop(lossy);
+    let report = bus.shutdown(Duration::from_secs(10)).await;
+    assert_eq!(report.published, 1500);
+    let events = all.events();
+    assert_eq!(events.len(), 1500);
+    assert_publisher_order(&events, "all");
+    assert!(all.batch_sizes().iter().all(|&n| n <= 5));
+    assert_eq!(errors.events().len(), 100);
+    assert_publisher_order(&errors.events(), "errors");
+    let lossy_counts = report.subscriber("lossy").unwrap().counts;
+    assert_eq!(lossy_counts.matched, 1500);
+    assert_eq!((lossy_counts.dropped, lossy_counts.lost), (1497, 3));
+}
+
+#[tokio::test(start_paused = true)]
+async fn publish_many_waits_for_room_part_way_through_a_batch() {
+    let bus: Bus<Ev> = Bus::new();
+    let handled = Arc::new(AtomicU64::new(0));
+    bus.subscriber("slow")
+        .capacity(4)
+        .spawn(Slow {
+            delay: Duration::from_millis(10),
+            handled: Arc::clone(&handled),
+        })
+        .unwrap();
+    let started = Instant::now();
+    let receipt = bus
+        .publish_many((0..20).map(|seq| ev("tick", 0, seq)))
+        .await
+        .unwrap();
+    assert_eq!((receipt.matched, receipt.queued), (20, 20));
+    assert!(
+        started.elapsed() >= Duration::from_millis(150),
+        "{:?}",
+        started.elapsed()
+    );
+    let report = bus.shutdown(Duration::from_secs(10)).await;
+    assert_eq!(handled.load(Ordering::SeqCst), 20);
+    assert_eq!(report.subscriber("slow").unwrap().counts.lost, 0);
+}
+
+#[tokio::test]
+async fn publish_many_after_shutdown_hands_every_event_back() {
+    let bus: Bus<Ev> = Bus::new();
+    bus.shutdown(Duration::from_secs(1)).await;
+    let Err(Closed(events)) = bus.publish_many((0..3).map(|seq| ev("tick", 0, seq))).await else {
+        panic!("publish_many after shutdown must fail");
+    };
+    assert_eq!(events.iter().map(|e| e.seq).collect::<Vec<_>>(), [0, 1, 2]);
+}
