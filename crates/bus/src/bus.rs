@@ -1,6 +1,7 @@
 //! The [`Bus`]: publishing, the subscriber registry, subscription builders and shutdown.
 
 use std::future::Future;
+use std::iter;
 use std::pin::pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, Weak};
@@ -257,13 +258,23 @@ impl<E: Event> Bus<E> {
             return Err(Closed(event));
         };
         let subscribers = self.subscribers(1);
-        let event = Arc::new(event);
         let mut receipt = Receipt::default();
-        for slot in subscribers.iter() {
+        let Some((last, others)) = subscribers.split_last() else {
+            return Ok(receipt);
+        };
+        let event = Arc::new(event);
+        for slot in others {
             if slot.filter.matches(&event) {
-                let tally = slot.queue.push(&[&event], PushMode::Wait).await;
+                let tally = slot
+                    .queue
+                    .push(iter::once(Arc::clone(&event)), PushMode::Wait)
+                    .await;
                 receipt.add(slot, tally);
             }
+        }
+        if last.filter.matches(&event) {
+            let tally = last.queue.push(iter::once(event), PushMode::Wait).await;
+            receipt.add(last, tally);
         }
         Ok(receipt)
     }
@@ -281,15 +292,17 @@ impl<E: Event> Bus<E> {
         let events: Vec<Arc<E>> = events.into_iter().map(Arc::new).collect();
         let subscribers = self.subscribers(events.len());
         let mut receipt = Receipt::default();
-        let mut matching: Vec<&Arc<E>> = Vec::with_capacity(events.len());
-        for slot in subscribers.iter() {
-            matching.clear();
-            matching.extend(events.iter().filter(|event| slot.filter.matches(event)));
-            if !matching.is_empty() {
-                let tally = slot.queue.push(&matching, PushMode::Wait).await;
-                receipt.add(slot, tally);
-            }
+        let Some((last, others)) = subscribers.split_last() else {
+            return Ok(receipt);
+        };
+        for slot in others {
+            let matching = events.iter().filter(|e| slot.filter.matches(e)).cloned();
+            let tally = slot.queue.push(matching, PushMode::Wait).await;
+            receipt.add(slot, tally);
         }
+        let matching = events.into_iter().filter(|e| last.filter.matches(e));
+        let tally = last.queue.push(matching, PushMode::Wait).await;
+        receipt.add(last, tally);
         Ok(receipt)
     }
 
@@ -300,13 +313,20 @@ impl<E: Event> Bus<E> {
             return Err(Closed(event));
         };
         let subscribers = self.subscribers(1);
-        let event = Arc::new(event);
         let mut receipt = Receipt::default();
-        for slot in subscribers.iter() {
+        let Some((last, others)) = subscribers.split_last() else {
+            return Ok(receipt);
+        };
+        let event = Arc::new(event);
+        for slot in others {
             if slot.filter.matches(&event) {
-                let tally = slot.queue.try_push(&[&event]);
+                let tally = slot.queue.try_push(iter::once(Arc::clone(&event)));
                 receipt.add(slot, tally);
             }
+        }
+        if last.filter.matches(&event) {
+            let tally = last.queue.try_push(iter::once(event));
+            receipt.add(last, tally);
         }
         Ok(receipt)
     }

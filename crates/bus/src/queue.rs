@@ -6,6 +6,7 @@
 //! hold at every instant, not only eventually.
 
 use std::collections::VecDeque;
+use std::iter::Peekable;
 use std::pin::pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -116,17 +117,25 @@ pub(crate) struct Queue<E> {
     space: Notify,
     /// Wakes whoever waits for the queue to be closed and fully handled.
     drained: Notify,
+    /// Written by the consumer on every completion, so kept off the publishers' cache lines.
+    consumer: ConsumerCounters,
+    metrics: SubscriberMetrics,
+}
+
+/// The counters the consumer updates without the lock. Aligned to 128 bytes (a pair of cache
+/// lines, which is what adjacent-line prefetchers move) so that publishers writing the queue
+/// state never share a line with them.
+#[repr(align(128))]
+struct ConsumerCounters {
     /// Events whose handling finished, ever; bit [`ABANDONED`] set once counting is final.
-    /// Kept outside the lock so that finishing a call costs the actor one atomic add.
     completed: AtomicU64,
     failures: AtomicU64,
     failed_events: AtomicU64,
     /// Mirrors `State::closed` for the lock-free completion path.
     closing: AtomicBool,
-    metrics: SubscriberMetrics,
 }
 
-/// Set in [`Queue::completed`] when the subscriber is given up on: completions after that
+/// Set in [`ConsumerCounters::completed`] when the subscriber is given up on: completions after that
 /// are already counted as lost and must not be counted again.
 const ABANDONED: u64 = 1 << 63;
 
@@ -149,10 +158,12 @@ impl<E> Queue<E> {
             overflow,
             space: Notify::new(),
             drained: Notify::new(),
-            completed: AtomicU64::new(0),
-            failures: AtomicU64::new(0),
-            failed_events: AtomicU64::new(0),
-            closing: AtomicBool::new(false),
+            consumer: ConsumerCounters {
+                completed: AtomicU64::new(0),
+                failures: AtomicU64::new(0),
+                failed_events: AtomicU64::new(0),
+                closing: AtomicBool::new(false),
+            },
             metrics,
         }
     }
@@ -174,22 +185,29 @@ impl<E> Queue<E> {
     }
 
     /// Pushes `events` in order, waiting for room on a full `Block` queue when `mode` is
-    /// `Wait`.
-    pub(crate) async fn push(&self, events: &[&Arc<E>], mode: PushMode) -> Tally {
+    /// `Wait`. Takes the events by value so that the last subscriber can be handed the
+    /// publisher's own reference instead of a clone.
+    pub(crate) async fn push<I>(&self, events: I, mode: PushMode) -> Tally
+    where
+        I: Iterator<Item = Arc<E>>,
+    {
+        let mut events = events.peekable();
         let mut tally = Tally::default();
-        let mut next = 0;
+        if events.peek().is_none() {
+            return tally;
+        }
         let mut waiter = BlockedPublisher {
             queue: self,
             registered: false,
         };
         // Fast path: no waiter registration unless the queue turns out to be full.
-        if !self.attempt(events, &mut next, mode, &mut waiter.registered, &mut tally) {
+        if !self.attempt(&mut events, mode, &mut waiter.registered, &mut tally) {
             return tally;
         }
         loop {
             let mut space = pin!(self.space.notified());
             space.as_mut().enable();
-            if !self.attempt(events, &mut next, mode, &mut waiter.registered, &mut tally) {
+            if !self.attempt(&mut events, mode, &mut waiter.registered, &mut tally) {
                 return tally;
             }
             space.await;
@@ -197,25 +215,22 @@ impl<E> Queue<E> {
     }
 
     /// Pushes without ever waiting: a full `Block` queue refuses.
-    pub(crate) fn try_push(&self, events: &[&Arc<E>]) -> Tally {
+    pub(crate) fn try_push<I: Iterator<Item = Arc<E>>>(&self, events: I) -> Tally {
+        let mut events = events.peekable();
         let mut tally = Tally::default();
-        let (mut next, mut registered) = (0, false);
-        self.attempt(
-            events,
-            &mut next,
-            PushMode::Try,
-            &mut registered,
-            &mut tally,
-        );
+        if events.peek().is_some() {
+            let mut registered = false;
+            self.attempt(&mut events, PushMode::Try, &mut registered, &mut tally);
+        }
         tally
     }
 
-    /// Pushes `events[*next..]` under one lock, as far as room and policy allow. Returns true
-    /// when the caller must wait for room (it is then registered as a blocked publisher).
-    fn attempt(
+    /// Pushes what is left of `events` under one lock, as far as room and policy allow.
+    /// Returns true when the caller must wait for room (it is then registered as a blocked
+    /// publisher and the first event not pushed is still in `events`).
+    fn attempt<I: Iterator<Item = Arc<E>>>(
         &self,
-        events: &[&Arc<E>],
-        next: &mut usize,
+        events: &mut Peekable<I>,
         mode: PushMode,
         registered: &mut bool,
         tally: &mut Tally,
@@ -232,45 +247,48 @@ impl<E> Queue<E> {
             *registered = false;
         }
         let (mut matched, mut dropped) = (0u64, 0u64);
-        // Evicted events are released after the lock: their drop may run user code.
-        let mut evicted = Vec::new();
+        // Events this push lets go of are released after the lock: their drop may run user
+        // code, and it may be the last reference.
+        let mut released = Vec::new();
         let mut must_wait = false;
-        while let Some(&event) = events.get(*next) {
-            if self.held(&state) < self.capacity {
-                state.items.push_back(Arc::clone(event));
+        loop {
+            let room = self.held(&state) < self.capacity;
+            if !room && self.overflow == Overflow::Block && mode == PushMode::Wait {
+                if events.peek().is_some() {
+                    state.blocked_publishers += 1;
+                    *registered = true;
+                    must_wait = true;
+                }
+                break;
+            }
+            let Some(event) = events.next() else {
+                break;
+            };
+            matched += 1;
+            if room {
+                state.items.push_back(event);
+                tally.queued += 1;
+            } else if self.overflow == Overflow::Block {
+                dropped += 1;
+                tally.refused += 1;
+                released.push(event);
+            } else if self.overflow == Overflow::DropOldest && !state.items.is_empty() {
+                released.extend(state.items.pop_front());
+                dropped += 1;
+                state.items.push_back(event);
                 tally.queued += 1;
             } else {
-                match (self.overflow, mode) {
-                    (Overflow::Block, PushMode::Wait) => {
-                        state.blocked_publishers += 1;
-                        *registered = true;
-                        must_wait = true;
-                        break;
-                    }
-                    (Overflow::Block, PushMode::Try) => {
-                        dropped += 1;
-                        tally.refused += 1;
-                    }
-                    (Overflow::DropOldest, _) if !state.items.is_empty() => {
-                        evicted.extend(state.items.pop_front());
-                        dropped += 1;
-                        state.items.push_back(Arc::clone(event));
-                        tally.queued += 1;
-                    }
-                    (Overflow::DropNewest | Overflow::DropOldest, _) => {
-                        dropped += 1;
-                        tally.dropped += 1;
-                    }
-                }
+                // Drop-newest, or drop-oldest with nothing queued to evict.
+                dropped += 1;
+                tally.dropped += 1;
+                released.push(event);
             }
-            matched += 1;
-            *next += 1;
         }
         state.counts.matched += matched;
         state.counts.dropped += dropped;
         let consumer = state.take_consumer_if_ready();
         drop(state);
-        drop(evicted);
+        drop(released);
         self.metrics.matched.increment(matched);
         self.metrics.dropped.increment(dropped);
         if let Some(waker) = consumer {
@@ -358,7 +376,7 @@ impl<E> Queue<E> {
         match state.items.pop_front() {
             Some(event) => {
                 state.taken += 1;
-                self.completed.fetch_add(1, Ordering::AcqRel);
+                self.consumer.completed.fetch_add(1, Ordering::AcqRel);
                 let wake_publishers = self.publishers_may_resume(&state);
                 let drained = state.closed && state.items.is_empty();
                 drop(state);
@@ -387,18 +405,20 @@ impl<E> Queue<E> {
     /// queue is closing, when it may complete the drain.
     pub(crate) fn complete(&self, count: usize, failed: bool) {
         let count = count as u64;
-        let before = self.completed.fetch_add(count, Ordering::AcqRel);
+        let before = self.consumer.completed.fetch_add(count, Ordering::AcqRel);
         if before & ABANDONED != 0 {
             // Already counted as lost when the subscriber was given up on.
             return;
         }
         self.metrics.delivered.increment(count);
         if failed {
-            self.failures.fetch_add(1, Ordering::Relaxed);
-            self.failed_events.fetch_add(count, Ordering::Relaxed);
+            self.consumer.failures.fetch_add(1, Ordering::Relaxed);
+            self.consumer
+                .failed_events
+                .fetch_add(count, Ordering::Relaxed);
             self.metrics.failures.increment(1);
         }
-        if self.closing.load(Ordering::SeqCst) && self.is_drained() {
+        if self.consumer.closing.load(Ordering::SeqCst) && self.is_drained() {
             self.drained.notify_waiters();
         }
     }
@@ -412,7 +432,7 @@ impl<E> Queue<E> {
             0
         } else {
             state.closed = true;
-            self.closing.store(true, Ordering::SeqCst);
+            self.consumer.closing.store(true, Ordering::SeqCst);
             std::mem::take(&mut state.blocked_publishers)
         };
         state.counts.matched += newly_lost;
@@ -435,7 +455,10 @@ impl<E> Queue<E> {
     pub(crate) fn abandon(&self) {
         self.close();
         let mut state = self.lock();
-        let completed = self.completed.fetch_or(ABANDONED, Ordering::AcqRel);
+        let completed = self
+            .consumer
+            .completed
+            .fetch_or(ABANDONED, Ordering::AcqRel);
         if completed & ABANDONED != 0 {
             return;
         }
@@ -467,7 +490,7 @@ impl<E> Queue<E> {
     fn delivered(&self, state: &State<E>) -> u64 {
         state
             .delivered_at_abandon
-            .unwrap_or_else(|| self.completed.load(Ordering::Acquire) & !ABANDONED)
+            .unwrap_or_else(|| self.consumer.completed.load(Ordering::Acquire) & !ABANDONED)
     }
 
     /// Waits until [`Queue::is_drained`] holds.
@@ -490,8 +513,8 @@ impl<E> Queue<E> {
         counts.delivered = completed;
         counts.in_flight = state.taken.saturating_sub(completed);
         counts.queued = state.items.len() as u64;
-        counts.failures = self.failures.load(Ordering::Relaxed);
-        counts.failed_events = self.failed_events.load(Ordering::Relaxed);
+        counts.failures = self.consumer.failures.load(Ordering::Relaxed);
+        counts.failed_events = self.consumer.failed_events.load(Ordering::Relaxed);
         counts
     }
 }

@@ -453,7 +453,7 @@ async fn publish_many_keeps_order_and_sums_its_receipt() {
         .unwrap()
         .spawn(errors.clone())
         .unwrap();
-    let mut lossy = bus
+    let lossy = bus
         .subscriber("lossy")
         .capacity(3)
         .overflow(Overflow::DropNewest)
