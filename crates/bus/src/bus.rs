@@ -1,6 +1,5 @@
 //! The [`Bus`]: publishing, the subscriber registry, subscription builders and shutdown.
 
-use std::future::Future;
 use std::iter;
 use std::pin::pin;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -379,16 +378,15 @@ impl<E: Event> Bus<E> {
         }
     }
 
-    fn publishes_finished(&self) -> impl Future<Output = ()> + '_ {
-        async move {
-            loop {
-                let mut done = pin!(self.inner.publishes_done.notified());
-                done.as_mut().enable();
-                if self.inner.gate.load(Ordering::Acquire) == CLOSED {
-                    return;
-                }
-                done.await;
+    /// Waits until no publish is in flight (called once `CLOSED` is set).
+    async fn publishes_finished(&self) {
+        loop {
+            let mut done = pin!(self.inner.publishes_done.notified());
+            done.as_mut().enable();
+            if self.inner.gate.load(Ordering::Acquire) == CLOSED {
+                return;
             }
+            done.await;
         }
     }
 }

@@ -38,23 +38,30 @@
 //! # Guarantees
 //!
 //! **Sharing.** A published event is wrapped in one [`Arc`](std::sync::Arc) and that
-//! allocation is shared by every subscriber; events are never cloned per subscriber.
+//! allocation is shared by every subscriber; events are never cloned per subscriber. To
+//! publish a burst, [`Bus::publish_many`] takes each subscriber's queue once per batch.
 //!
 //! **Ordering.** Each subscriber receives the events of any one publisher in the order that
-//! publisher published them. Events of concurrent publishers interleave, and two
+//! publisher published them (the events of one [`Bus::publish_many`] call included). Events of concurrent publishers interleave, and two
 //! subscribers may see different interleavings. Handler calls of one subscriber are
 //! sequential, so the handler observes that order, unless the subscriber opts into
 //! [`concurrency(n)`](SubscriberBuilder::concurrency) with `n > 1`.
 //!
-//! **Capacity and overflow.** A subscriber's queue holds at most `capacity` events (the
-//! events in a handler call that has begun do not take room). When it is full, its
-//! [`Overflow`] policy decides:
+//! **Capacity and overflow.** A subscriber holds at most `capacity` events: those queued plus
+//! those its task has taken and not finished handling (the task takes events in chunks of up
+//! to 64, or a batch, so that it locks the queue once per chunk rather than once per event).
+//! When it is full, its [`Overflow`] policy decides:
 //!
-//! | policy | [`Bus::publish`] | [`Bus::try_publish`] | loss |
+//! | policy | [`Bus::publish`], [`Bus::publish_many`] | [`Bus::try_publish`] | loss |
 //! |---|---|---|---|
 //! | [`Overflow::Block`] | waits for room (backpressure) | refuses; counted `dropped`, named in [`Receipt::refused`] | none through `publish` |
 //! | [`Overflow::DropOldest`] | evicts the oldest queued event | same | evicted events counted `dropped` |
 //! | [`Overflow::DropNewest`] | discards the new event | same | discarded events counted `dropped` |
+//!
+//! (`drop_oldest` can only evict what is still queued: when everything the subscriber holds is
+//! already with its task, the new event is discarded instead. Its task takes one batch at a
+//! time so this stays rare.) Publishers blocked on a full queue resume once it is half empty,
+//! so that a fast publisher pays one wake-up per burst rather than one per event.
 //!
 //! A slow `block` subscriber therefore slows every publisher down to its pace; a lossy
 //! subscriber never does.
@@ -119,6 +126,8 @@
 //! assert!(waited.is_err());
 //! # }
 //! ```
+
+#![warn(missing_docs)]
 
 mod bus;
 mod filter;

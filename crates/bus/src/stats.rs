@@ -26,7 +26,8 @@ pub struct Counts {
     pub lost: u64,
     /// Events waiting in the queue now.
     pub queued: u64,
-    /// Events in handler calls that have not finished yet.
+    /// Events the subscriber's task has taken from the queue and not finished handling: in a
+    /// handler call, or waiting in the task's own buffer for the next call.
     pub in_flight: u64,
     /// Handler calls that returned an error or panicked.
     pub failures: u64,
