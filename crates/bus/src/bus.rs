@@ -10,9 +10,9 @@ use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use crate::handler::{run_actor, ActorEnd, Delivery, Handler};
+use crate::handler::{panic_message, run_actor, ActorEnd, CatchUnwind, Delivery, Handler};
 use crate::metrics::{published_counter, SubscriberMetrics};
-use crate::queue::{Overflow, PushMode, Queue, Tally};
+use crate::queue::{CloseReason, Overflow, PushMode, Queue, Tally};
 use crate::stats::{BusStats, ShutdownReport, SubscriberStats, SubscriberStatus};
 use crate::stream::EventStream;
 use crate::{Event, Filter, SubscribeError};
@@ -123,6 +123,17 @@ pub(crate) struct Inner<E> {
     active: RwLock<Arc<[Arc<Slot<E>>]>>,
     /// Every subscriber the bus has had, for stats and the shutdown report.
     all: Mutex<Vec<Arc<Slot<E>>>>,
+}
+
+impl<E> Drop for Inner<E> {
+    /// The last handle to the bus is gone without a shutdown: no event can be published any
+    /// more, so close every queue and let the actors drain and end instead of waiting forever.
+    fn drop(&mut self) {
+        let slots = self.all.get_mut().unwrap_or_else(PoisonError::into_inner);
+        for slot in slots.iter() {
+            slot.queue.close(CloseReason::Shutdown);
+        }
+    }
 }
 
 impl<E> Inner<E> {
@@ -294,13 +305,21 @@ impl<E: Event> Bus<E> {
         let Some((last, others)) = subscribers.split_last() else {
             return Ok(receipt);
         };
+        // Filters are user code: they run here, before a queue's lock is taken.
         for slot in others {
-            let matching = events.iter().filter(|e| slot.filter.matches(e)).cloned();
-            let tally = slot.queue.push(matching, PushMode::Wait).await;
+            let matching: Vec<Arc<E>> = events
+                .iter()
+                .filter(|e| slot.filter.matches(e))
+                .cloned()
+                .collect();
+            let tally = slot.queue.push(matching.into_iter(), PushMode::Wait).await;
             receipt.add(slot, tally);
         }
-        let matching = events.into_iter().filter(|e| last.filter.matches(e));
-        let tally = last.queue.push(matching, PushMode::Wait).await;
+        let matching: Vec<Arc<E>> = events
+            .into_iter()
+            .filter(|e| last.filter.matches(e))
+            .collect();
+        let tally = last.queue.push(matching.into_iter(), PushMode::Wait).await;
         receipt.add(last, tally);
         Ok(receipt)
     }
@@ -351,7 +370,7 @@ impl<E: Event> Bus<E> {
     /// up-to-date report without waiting again for what already ended.
     pub async fn shutdown(&self, deadline: Duration) -> ShutdownReport {
         let started = Instant::now();
-        let until = started + deadline;
+        let until = deadline_after(started, deadline);
         self.inner.gate.fetch_or(CLOSED, Ordering::AcqRel);
 
         // Publishes in flight may be blocked on a full queue; the handlers keep draining, so
@@ -360,10 +379,15 @@ impl<E: Event> Bus<E> {
             .await
             .is_err();
 
+        // No subscriber joins after this point: registration checks `CLOSED` under this lock.
         let slots: Vec<Arc<Slot<E>>> = lock(&self.inner.all).clone();
         for slot in &slots {
-            slot.queue.close();
+            slot.queue.close(CloseReason::Shutdown);
         }
+        // Publishes that were blocked now run to their end without waiting (every queue is
+        // closed) and count their remaining events as lost; let them, so the report is final.
+        let grace = until.max(Instant::now() + PUBLISH_GRACE);
+        let _ = tokio::time::timeout_at(grace, self.publishes_finished()).await;
         for slot in &slots {
             if !finish(slot, until).await {
                 timed_out = true;
@@ -403,7 +427,15 @@ async fn finish<E: Send + Sync + 'static>(slot: &Slot<E>, until: Instant) -> boo
                     .await
                     .is_ok(),
                 Some(mut handle) => match tokio::time::timeout_at(until, &mut handle).await {
-                    Ok(_) => true,
+                    Ok(Ok(())) => true,
+                    // The actor catches its own panics, so this is an abort from outside.
+                    Ok(Err(error)) => {
+                        slot.queue.abandon(CloseReason::Left);
+                        slot.end_with(SubscriberStatus::Crashed {
+                            reason: format!("subscriber task ended abnormally: {error}"),
+                        });
+                        true
+                    }
                     Err(_) => {
                         handle.abort();
                         false
@@ -418,10 +450,23 @@ async fn finish<E: Send + Sync + 'static>(slot: &Slot<E>, until: Instant) -> boo
     if in_time {
         slot.end_with(SubscriberStatus::Completed);
     } else {
-        slot.queue.abandon();
+        slot.queue.abandon(CloseReason::Shutdown);
         slot.end_with(SubscriberStatus::TimedOut);
     }
     in_time
+}
+
+/// How long shutdown waits, after closing the queues, for publishes still running to count
+/// their last events, when its own deadline has already passed. They no longer wait for room,
+/// so only a slow filter predicate can take this long.
+const PUBLISH_GRACE: Duration = Duration::from_millis(100);
+
+/// `start + wait`, or a time so far ahead it never comes when that overflows
+/// (`Duration::MAX` means "no deadline").
+pub(crate) fn deadline_after(start: Instant, wait: Duration) -> Instant {
+    start
+        .checked_add(wait)
+        .unwrap_or_else(|| start + Duration::from_secs(60 * 60 * 24 * 365 * 30))
 }
 
 /// Describes a subscription before it starts. Made by [`Bus::subscriber`].
@@ -531,7 +576,7 @@ impl<E: Event> SubscriberBuilder<E> {
         Ok(())
     }
 
-    fn register(self, consumer: Consumer) -> Arc<Slot<E>> {
+    fn register(self, consumer: Consumer) -> Result<Arc<Slot<E>>, SubscribeError> {
         let inner = &self.bus.inner;
         let id = SubscriptionId(inner.next_id.fetch_add(1, Ordering::Relaxed));
         let metrics = SubscriberMetrics::register(&inner.name, &self.name);
@@ -543,9 +588,15 @@ impl<E: Event> SubscriberBuilder<E> {
             status: Mutex::new(SubscriberStatus::Running),
             consumer,
         });
-        lock(&inner.all).push(Arc::clone(&slot));
+        let mut all = lock(&inner.all);
+        // Checked again under the lock shutdown takes to list subscribers, so a subscriber
+        // either makes that list (and is closed with the rest) or is refused.
+        if inner.is_closed() {
+            return Err(SubscribeError::BusClosed);
+        }
+        all.push(Arc::clone(&slot));
         inner.set_active(|list| list.push(Arc::clone(&slot)));
-        slot
+        Ok(slot)
     }
 
     /// Starts the subscription with `handler` running in its own task on the current tokio
@@ -562,26 +613,39 @@ impl<E: Event> SubscriberBuilder<E> {
         };
         let bus = Arc::downgrade(&self.bus.inner);
         let actor_bus = Weak::clone(&bus);
-        let slot = self.register(Consumer::Actor(Mutex::new(None)));
+        let slot = self.register(Consumer::Actor(Mutex::new(None)))?;
         let actor_slot = Arc::clone(&slot);
         let handler = Arc::new(handler);
         let task = runtime.spawn(async move {
             let queue = Arc::clone(&actor_slot.queue);
-            let end = run_actor(queue, handler, Arc::clone(&actor_slot.name), delivery).await;
-            if let ActorEnd::Stopped {
-                consecutive_failures,
-                last_error,
-            } = end
-            {
-                if let Some(bus) = actor_bus.upgrade() {
-                    bus.deactivate(actor_slot.id);
+            let name = Arc::clone(&actor_slot.name);
+            // Handler panics are caught per call; this catches the rest (an event's `Drop`,
+            // say), so that a dead actor is reported at once instead of leaving its queue to
+            // fill and its publishers to block.
+            let actor = CatchUnwind(Box::pin(run_actor(queue, handler, name, delivery)));
+            let status = match actor.await {
+                Ok(ActorEnd::Drained) => {
+                    actor_slot.end_with(SubscriberStatus::Completed);
+                    return;
                 }
-                actor_slot.queue.abandon();
-                actor_slot.end_with(SubscriberStatus::Stopped {
+                Ok(ActorEnd::Stopped {
                     consecutive_failures,
                     last_error,
-                });
+                }) => SubscriberStatus::Stopped {
+                    consecutive_failures,
+                    last_error,
+                },
+                Err(panic) => {
+                    let reason = format!("subscriber task panicked: {}", panic_message(&*panic));
+                    tracing::error!(subscriber = &*actor_slot.name, "{reason}");
+                    SubscriberStatus::Crashed { reason }
+                }
+            };
+            if let Some(bus) = actor_bus.upgrade() {
+                bus.deactivate(actor_slot.id);
             }
+            actor_slot.queue.abandon(CloseReason::Left);
+            actor_slot.end_with(status);
         });
         if let Consumer::Actor(handle) = &slot.consumer {
             *lock(handle) = Some(task);
@@ -595,7 +659,7 @@ impl<E: Event> SubscriberBuilder<E> {
     pub fn stream(self) -> Result<EventStream<E>, SubscribeError> {
         self.check()?;
         let bus = Arc::downgrade(&self.bus.inner);
-        let slot = self.register(Consumer::Stream);
+        let slot = self.register(Consumer::Stream)?;
         Ok(EventStream::new(slot, bus))
     }
 }
@@ -638,8 +702,8 @@ impl<E: Send + Sync + 'static> Subscription<E> {
         if let Some(bus) = self.bus.upgrade() {
             bus.deactivate(self.slot.id);
         }
-        self.slot.queue.close();
-        let until = Instant::now() + deadline;
+        self.slot.queue.close(CloseReason::Left);
+        let until = deadline_after(Instant::now(), deadline);
         let in_time = finish(&self.slot, until).await;
         if in_time {
             // `finish` marked it completed unless it had already ended otherwise.

@@ -15,6 +15,7 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
+use crate::bus::deadline_after;
 use crate::queue::{Overflow, Queue, Received};
 
 /// The error a handler returns; any error type converts into it with `?` or `.into()`.
@@ -179,7 +180,7 @@ impl<'a, E> Intake<'a, E> {
             }
         }
         if let (Some(max_wait), true) = (self.delivery.max_wait, self.pending.len() < max) {
-            let until = Instant::now() + max_wait;
+            let until = deadline_after(Instant::now(), max_wait);
             while self.pending.len() < max {
                 // Parked until the rest of the batch is there: one wake-up per batch.
                 let rest = max - self.pending.len();
@@ -276,7 +277,7 @@ pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
 }
 
 /// Polls a future, turning a panic inside it into an `Err`.
-struct CatchUnwind<F>(F);
+pub(crate) struct CatchUnwind<F>(pub(crate) F);
 
 impl<F: Future + Unpin> Future for CatchUnwind<F> {
     type Output = Result<F::Output, Box<dyn Any + Send>>;
@@ -349,11 +350,44 @@ where
         failures.record(&outcome)
     };
     loop {
-        let Ok(permit) = Arc::clone(&permits).acquire_owned().await else {
-            break;
+        // A finished call frees room in the subscriber's capacity as well as a permit, so
+        // calls are settled while waiting for either a permit or the next batch: the next
+        // wait on the queue then reports the smaller holding and lets blocked publishers in.
+        let permit = loop {
+            if let Ok(permit) = Arc::clone(&permits).try_acquire_owned() {
+                break permit;
+            }
+            match calls.join_next_with_id().await {
+                Some(joined) => {
+                    if settle(joined, &mut sizes, &mut intake, &mut failures) {
+                        return failures.into_stop();
+                    }
+                }
+                // No call holds a permit, yet none is free: only if the semaphore was
+                // closed, which this function never does. Wait for a permit as usual.
+                None => match Arc::clone(&permits).acquire_owned().await {
+                    Ok(permit) => break permit,
+                    Err(_) => return ActorEnd::Drained,
+                },
+            }
         };
         let mut batch = Vec::with_capacity(delivery.max_items.min(4096));
-        if let Received::Closed = intake.next_batch(&mut batch).await {
+        let received = loop {
+            if calls.is_empty() {
+                break intake.next_batch(&mut batch).await;
+            }
+            tokio::select! {
+                // Taking a batch is cancel-safe: events move out of the queue only in the
+                // poll that completes it.
+                received = intake.next_batch(&mut batch) => break received,
+                Some(joined) = calls.join_next_with_id() => {
+                    if settle(joined, &mut sizes, &mut intake, &mut failures) {
+                        return failures.into_stop();
+                    }
+                }
+            }
+        };
+        if let Received::Closed = received {
             break;
         }
         let count = batch.len();
@@ -364,11 +398,6 @@ where
             CallOutcome::from_result(result)
         });
         sizes.insert(call.id(), count);
-        while let Some(joined) = calls.try_join_next_with_id() {
-            if settle(joined, &mut sizes, &mut intake, &mut failures) {
-                return failures.into_stop();
-            }
-        }
     }
     while let Some(joined) = calls.join_next_with_id().await {
         if settle(joined, &mut sizes, &mut intake, &mut failures) {

@@ -80,16 +80,27 @@
 //! delivered and failed, and the next batch is handled as usual. After
 //! [`max_consecutive_failures`](SubscriberBuilder::max_consecutive_failures) failing calls in a
 //! row (default 3) the subscriber is stopped, its queued events are counted lost and its status
-//! says why; publishers and the other subscribers go on unaffected.
+//! says why; publishers and the other subscribers go on unaffected. A panic outside a handler
+//! call (in an event's `Drop`, say) ends the subscriber the same way, as
+//! [`SubscriberStatus::Crashed`]. Filters are user code too, but they run in the publisher:
+//! a panicking filter panics the publish.
 //!
 //! **Shutdown.** [`Bus::shutdown`] refuses further publishes (they get [`Closed`] back with
 //! their event), lets publishes already in flight finish, delivers everything queued and waits
-//! for the handlers, all within one deadline. What is not done by then is counted lost and the
-//! subscriber reported [`SubscriberStatus::TimedOut`]. The returned [`ShutdownReport`] lists
-//! every subscriber the bus has had.
+//! for the handlers, all within one deadline (`Duration::MAX` waits as long as it takes).
+//! What is not done by then is counted lost and the subscriber reported
+//! [`SubscriberStatus::TimedOut`]; the events of a publish still blocked on a full queue are
+//! counted lost for every subscriber they had yet to reach. The returned [`ShutdownReport`]
+//! lists every subscriber the bus has had.
 //!
-//! **Dynamic subscription.** Subscribing and unsubscribing are safe while publishers run: a
-//! publish delivers to the subscriber list as it was when the publish began.
+//! **Dynamic subscription.** Subscribing and unsubscribing are safe while publishers run. A
+//! publish offers its event to the subscribers on the bus when it began; one that leaves
+//! while the publish is under way may not get the event, and then it is not counted for it.
+//! A subscriber that joins while shutdown begins is either shut down with the others or
+//! refused with [`SubscribeError::BusClosed`].
+//!
+//! **Dropping the bus.** When the last [`Bus`] handle is dropped without a shutdown, every
+//! queue is closed: subscribers deliver what they hold and end, streams end.
 //!
 //! # Metrics
 //!

@@ -77,6 +77,17 @@ pub(crate) struct Tally {
     pub(crate) closed: bool,
 }
 
+/// Why a queue stopped accepting events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CloseReason {
+    /// The bus is shutting down: the subscriber is still on it, so events of publishes that
+    /// were already under way when it closed are counted for it (matched and lost).
+    Shutdown,
+    /// The subscriber left (unsubscribed, stopped, crashed, stream dropped): later events are
+    /// not its concern and are not counted for it.
+    Left,
+}
+
 /// Result of a receive: items were appended, or the queue is closed and empty.
 pub(crate) enum Received {
     Items,
@@ -86,7 +97,7 @@ pub(crate) enum Received {
 struct State<E> {
     items: VecDeque<Arc<E>>,
     /// No more pushes are accepted; the consumer drains what is left.
-    closed: bool,
+    closed: Option<CloseReason>,
     /// Events moved out of the queue by the consumer, ever. `taken - completed` are in flight.
     taken: u64,
     /// Events the consumer's task held (taken, not yet handled) when it last took the lock.
@@ -95,8 +106,9 @@ struct State<E> {
     task_holds: usize,
     /// The final delivered count, fixed when the subscriber is abandoned.
     delivered_at_abandon: Option<u64>,
-    /// Publishers waiting for room (Block policy), counted so `close` can account for them.
-    blocked_publishers: u64,
+    /// Events of publishers waiting for room (Block policy), counted so that `close` can
+    /// account for every one of them.
+    blocked_events: u64,
     consumer: Option<Waker>,
     /// How many queued events the parked consumer waits for before it wants waking: 1
     /// normally, more while it fills a batch (so a batch costs one wake-up, not one per event).
@@ -144,11 +156,11 @@ impl<E> Queue<E> {
         Self {
             state: Mutex::new(State {
                 items: VecDeque::with_capacity(capacity.min(1024)),
-                closed: false,
+                closed: None,
                 taken: 0,
                 task_holds: 0,
                 delivered_at_abandon: None,
-                blocked_publishers: 0,
+                blocked_events: 0,
                 consumer: None,
                 consumer_wants: 1,
                 counts: Counts::default(),
@@ -189,7 +201,7 @@ impl<E> Queue<E> {
     /// publisher's own reference instead of a clone.
     pub(crate) async fn push<I>(&self, events: I, mode: PushMode) -> Tally
     where
-        I: Iterator<Item = Arc<E>>,
+        I: ExactSizeIterator<Item = Arc<E>>,
     {
         let mut events = events.peekable();
         let mut tally = Tally::default();
@@ -198,7 +210,7 @@ impl<E> Queue<E> {
         }
         let mut waiter = BlockedPublisher {
             queue: self,
-            registered: false,
+            registered: 0,
         };
         // Fast path: no waiter registration unless the queue turns out to be full.
         if !self.attempt(&mut events, mode, &mut waiter.registered, &mut tally) {
@@ -215,37 +227,45 @@ impl<E> Queue<E> {
     }
 
     /// Pushes without ever waiting: a full `Block` queue refuses.
-    pub(crate) fn try_push<I: Iterator<Item = Arc<E>>>(&self, events: I) -> Tally {
+    pub(crate) fn try_push<I: ExactSizeIterator<Item = Arc<E>>>(&self, events: I) -> Tally {
         let mut events = events.peekable();
         let mut tally = Tally::default();
         if events.peek().is_some() {
-            let mut registered = false;
+            let mut registered = 0;
             self.attempt(&mut events, PushMode::Try, &mut registered, &mut tally);
         }
         tally
     }
 
     /// Pushes what is left of `events` under one lock, as far as room and policy allow.
-    /// Returns true when the caller must wait for room (it is then registered as a blocked
-    /// publisher and the first event not pushed is still in `events`).
-    fn attempt<I: Iterator<Item = Arc<E>>>(
+    /// Returns true when the caller must wait for room: its remaining events are then
+    /// registered as blocked (`registered` says how many) and are still in `events`.
+    fn attempt<I: ExactSizeIterator<Item = Arc<E>>>(
         &self,
         events: &mut Peekable<I>,
         mode: PushMode,
-        registered: &mut bool,
+        registered: &mut u64,
         tally: &mut Tally,
     ) -> bool {
         let mut state = self.lock();
-        if state.closed {
-            // A registered waiter was already counted (matched and lost) by `close`.
-            *registered = false;
+        if let Some(reason) = state.closed {
             tally.closed = true;
+            // Registered events were already counted (matched and lost) by `close`.
+            let uncounted = if std::mem::take(registered) > 0 {
+                0
+            } else {
+                events.len() as u64
+            };
+            if reason == CloseReason::Shutdown && uncounted > 0 {
+                state.counts.matched += uncounted;
+                state.counts.lost += uncounted;
+                drop(state);
+                self.metrics.matched.increment(uncounted);
+                self.metrics.lost.increment(uncounted);
+            }
             return false;
         }
-        if *registered {
-            state.blocked_publishers -= 1;
-            *registered = false;
-        }
+        state.blocked_events -= std::mem::take(registered);
         let (mut matched, mut dropped) = (0u64, 0u64);
         // Events this push lets go of are released after the lock: their drop may run user
         // code, and it may be the last reference.
@@ -254,9 +274,10 @@ impl<E> Queue<E> {
         loop {
             let room = self.held(&state) < self.capacity;
             if !room && self.overflow == Overflow::Block && mode == PushMode::Wait {
-                if events.peek().is_some() {
-                    state.blocked_publishers += 1;
-                    *registered = true;
+                let waiting = events.len() as u64;
+                if waiting > 0 {
+                    state.blocked_events += waiting;
+                    *registered = waiting;
                     must_wait = true;
                 }
                 break;
@@ -303,7 +324,7 @@ impl<E> Queue<E> {
     }
 
     fn publishers_may_resume(&self, state: &State<E>) -> bool {
-        state.blocked_publishers > 0 && self.held(state) <= self.resume_at
+        state.blocked_events > 0 && self.held(state) <= self.resume_at
     }
 
     /// Moves up to `room` events into `out` and counts them taken, once at least `at_least`
@@ -321,7 +342,7 @@ impl<E> Queue<E> {
     ) -> Poll<Received> {
         let mut state = self.lock();
         let wanted = at_least.clamp(1, self.capacity.saturating_sub(holds).max(1));
-        if state.items.len() < wanted && !state.closed {
+        if state.items.len() < wanted && state.closed.is_none() {
             match &state.consumer {
                 Some(waker) if waker.will_wake(cx.waker()) => {}
                 _ => state.consumer = Some(cx.waker().clone()),
@@ -378,7 +399,7 @@ impl<E> Queue<E> {
                 state.taken += 1;
                 self.consumer.completed.fetch_add(1, Ordering::AcqRel);
                 let wake_publishers = self.publishers_may_resume(&state);
-                let drained = state.closed && state.items.is_empty();
+                let drained = state.closed.is_some() && state.items.is_empty();
                 drop(state);
                 self.metrics.delivered.increment(1);
                 if wake_publishers {
@@ -389,7 +410,7 @@ impl<E> Queue<E> {
                 }
                 Poll::Ready(Some(event))
             }
-            None if state.closed => Poll::Ready(None),
+            None if state.closed.is_some() => Poll::Ready(None),
             None => {
                 match &state.consumer {
                     Some(waker) if waker.will_wake(cx.waker()) => {}
@@ -426,14 +447,14 @@ impl<E> Queue<E> {
     /// Stops accepting events; what is queued stays to be delivered.
     ///
     /// Publishers blocked on this queue give up: their events are counted matched and lost.
-    pub(crate) fn close(&self) {
+    pub(crate) fn close(&self, reason: CloseReason) {
         let mut state = self.lock();
-        let newly_lost = if state.closed {
+        let newly_lost = if state.closed.is_some() {
             0
         } else {
-            state.closed = true;
+            state.closed = Some(reason);
             self.consumer.closing.store(true, Ordering::SeqCst);
-            std::mem::take(&mut state.blocked_publishers)
+            std::mem::take(&mut state.blocked_events)
         };
         state.counts.matched += newly_lost;
         state.counts.lost += newly_lost;
@@ -451,9 +472,10 @@ impl<E> Queue<E> {
     }
 
     /// Gives up on the subscriber: closes the queue and counts everything still queued or in
-    /// flight as lost. Counting is final after this call.
-    pub(crate) fn abandon(&self) {
-        self.close();
+    /// flight as lost. Counting is final after this call (but for events of publishes under
+    /// way when a shutdown closed the queue, which are added as lost).
+    pub(crate) fn abandon(&self, reason: CloseReason) {
+        self.close(reason);
         let mut state = self.lock();
         let completed = self
             .consumer
@@ -483,7 +505,7 @@ impl<E> Queue<E> {
     /// True once the queue is closed and every event in it has been handled or lost.
     pub(crate) fn is_drained(&self) -> bool {
         let state = self.lock();
-        state.closed && state.items.is_empty() && self.delivered(&state) >= state.taken
+        state.closed.is_some() && state.items.is_empty() && self.delivered(&state) >= state.taken
     }
 
     /// Events whose handling finished and counts.
@@ -531,18 +553,20 @@ impl<E> State<E> {
     }
 }
 
-/// Keeps the count of blocked publishers right when a waiting `publish` future is dropped.
+/// Keeps the count of blocked events right when a waiting `publish` future is dropped.
 struct BlockedPublisher<'a, E> {
     queue: &'a Queue<E>,
-    registered: bool,
+    /// Events of this publish counted in `State::blocked_events`.
+    registered: u64,
 }
 
 impl<E> Drop for BlockedPublisher<'_, E> {
     fn drop(&mut self) {
-        if self.registered {
+        if self.registered > 0 {
             let mut state = self.queue.lock();
-            if !state.closed {
-                state.blocked_publishers -= 1;
+            // Once closed, `close` has taken (and counted) them already.
+            if state.closed.is_none() {
+                state.blocked_events -= self.registered;
             }
         }
     }

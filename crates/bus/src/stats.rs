@@ -61,6 +61,11 @@ pub enum SubscriberStatus {
     },
     /// Did not finish before the shutdown (or unsubscribe) deadline.
     TimedOut,
+    /// Its task died outside a handler call (for example an event's `Drop` panicked).
+    Crashed {
+        /// What happened.
+        reason: String,
+    },
 }
 
 impl fmt::Display for SubscriberStatus {
@@ -77,6 +82,7 @@ impl fmt::Display for SubscriberStatus {
                 "stopped after {consecutive_failures} consecutive failures (last: {last_error})"
             ),
             Self::TimedOut => f.write_str("timed out"),
+            Self::Crashed { reason } => write!(f, "crashed: {reason}"),
         }
     }
 }

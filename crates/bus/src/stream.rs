@@ -7,6 +7,7 @@ use std::task::{Context, Poll};
 use tokio_stream::Stream;
 
 use crate::bus::{Inner, Slot};
+use crate::queue::CloseReason;
 use crate::stats::{SubscriberStats, SubscriberStatus};
 use crate::SubscriptionId;
 
@@ -59,7 +60,7 @@ impl<E> Drop for EventStream<E> {
             bus.deactivate(self.slot.id);
         }
         let was_drained = self.slot.queue.is_drained();
-        self.slot.queue.abandon();
+        self.slot.queue.abandon(CloseReason::Left);
         self.slot.end_with(if was_drained {
             SubscriberStatus::Completed
         } else {
