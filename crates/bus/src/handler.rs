@@ -33,11 +33,11 @@ pub type HandlerError = Box<dyn std::error::Error + Send + Sync + 'static>;
 ///
 /// ```
 /// use std::sync::Arc;
-/// use lhp_bus::{Handler, HandlerError};
+/// use lhp_bus::{async_trait, Handler, HandlerError};
 ///
 /// struct Printer;
 ///
-/// #[async_trait::async_trait]
+/// #[async_trait]
 /// impl Handler<String> for Printer {
 ///     async fn handle(&self, events: &[Arc<String>]) -> Result<(), HandlerError> {
 ///         for event in events {

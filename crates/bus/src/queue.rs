@@ -73,8 +73,6 @@ pub(crate) struct Tally {
     pub(crate) dropped: usize,
     /// Events refused by a full `Block` queue in [`PushMode::Try`].
     pub(crate) refused: usize,
-    /// The subscriber had already left; the remaining events are not counted for it.
-    pub(crate) closed: bool,
 }
 
 /// Why a queue stopped accepting events.
@@ -249,7 +247,6 @@ impl<E> Queue<E> {
     ) -> bool {
         let mut state = self.lock();
         if let Some(reason) = state.closed {
-            tally.closed = true;
             // Registered events were already counted (matched and lost) by `close`.
             let uncounted = if std::mem::take(registered) > 0 {
                 0
