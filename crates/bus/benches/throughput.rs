@@ -17,8 +17,9 @@
 //! Two kinds of consumer work, the same for every contender:
 //!
 //! - `fan_out`: a no-op per event (reads one byte). Shows the machinery's own cost.
-//! - `sink`: each call writes its events as lines to `/dev/null` with one `write(2)`, the
-//!   shape of the event-log and command hooks. Shows what batching is for: the per-call cost.
+//! - `sink`: each call appends its events as lines to a file of its own in the temporary
+//!   directory with one `write(2)`, the shape of the event-log hook (`.lhp/events.jsonl`).
+//!   Shows what batching is for: the per-call cost.
 //!
 //! Run with `cargo bench -p lhp-bus`; results are in `benches/README.md` at the workspace root.
 
@@ -26,6 +27,8 @@ use std::fs::File;
 use std::hint::black_box;
 use std::io::Write;
 use std::sync::Arc;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -70,24 +73,40 @@ fn event(i: u64) -> BenchEvent {
 enum Work {
     /// Read a byte of each event.
     Noop,
-    /// Write the events as lines to `/dev/null` in one system call.
+    /// Append the events as lines to a file of its own, in one system call.
     Sink,
 }
 
-/// A consumer's state: the sink it writes to, if any.
+/// A consumer's state: the file it appends to, if any.
 struct Consumer {
     work: Work,
-    sink: Option<(File, Vec<u8>)>,
+    sink: Option<Sink>,
 }
+
+/// A file in the temporary directory, removed when the consumer goes.
+struct Sink {
+    path: PathBuf,
+    file: File,
+    lines: Vec<u8>,
+}
+
+static SINK_FILES: AtomicU64 = AtomicU64::new(0);
 
 impl Consumer {
     fn new(work: Work) -> Self {
         let sink = match work {
             Work::Noop => None,
-            Work::Sink => Some((
-                File::create("/dev/null").expect("/dev/null opens"),
-                Vec::with_capacity(64 * 96),
-            )),
+            Work::Sink => {
+                let n = SINK_FILES.fetch_add(1, Ordering::Relaxed);
+                let path = std::env::temp_dir()
+                    .join(format!("lhp-bus-bench-{}-{n}.jsonl", std::process::id()));
+                let file = File::create(&path).expect("a temporary file opens");
+                Some(Sink {
+                    path,
+                    file,
+                    lines: Vec::with_capacity(64 * 96),
+                })
+            }
         };
         Self { work, sink }
     }
@@ -95,20 +114,26 @@ impl Consumer {
     /// Handles one call's worth of events, the same way in every contender.
     fn consume<'a>(&mut self, events: impl Iterator<Item = &'a BenchEvent>) {
         match (self.work, &mut self.sink) {
-            (Work::Sink, Some((file, line))) => {
-                line.clear();
+            (Work::Sink, Some(sink)) => {
+                sink.lines.clear();
                 for event in events {
-                    line.extend_from_slice(event.kind.as_bytes());
-                    line.push(b' ');
-                    line.extend_from_slice(&event.payload);
-                    line.push(b'\n');
+                    sink.lines.extend_from_slice(event.kind.as_bytes());
+                    sink.lines.push(b' ');
+                    sink.lines.extend_from_slice(&event.payload);
+                    sink.lines.push(b'\n');
                 }
-                file.write_all(line).expect("write to /dev/null");
+                sink.file.write_all(&sink.lines).expect("append to the sink file");
             }
             _ => events.for_each(|event| {
                 black_box(event.payload[0]);
             }),
         }
+    }
+}
+
+impl Drop for Sink {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
     }
 }
 
