@@ -26,9 +26,9 @@
 use std::fs::File;
 use std::hint::black_box;
 use std::io::Write;
-use std::sync::Arc;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -122,7 +122,9 @@ impl Consumer {
                     sink.lines.extend_from_slice(&event.payload);
                     sink.lines.push(b'\n');
                 }
-                sink.file.write_all(&sink.lines).expect("append to the sink file");
+                sink.file
+                    .write_all(&sink.lines)
+                    .expect("append to the sink file");
             }
             _ => events.for_each(|event| {
                 black_box(event.payload[0]);
