@@ -1,0 +1,15 @@
+//! `lhp-orchestrator`: reading a Lakehouse Plumber project the way the reference
+//! `lakehouse-plumber` 0.9.3 reads it.
+//!
+//! So far: [`Diagnostic`]s (a code, a position, a hint) and [`substitution`]: the token table
+//! of an environment and the replacement of `${token}`, legacy `{token}`, secrets and
+//! `%{var}` flowgroup variables inside spanned values. Project discovery, presets,
+//! templates, blueprints and `lhp validate` build on these (see the project's issues).
+
+#![warn(missing_docs)]
+
+mod diagnostic;
+pub mod substitution;
+
+pub use crate::diagnostic::{Diagnostic, Severity};
+pub use crate::substitution::{SecretRef, Substitutions, TokenValue};
