@@ -3,12 +3,14 @@
 //!
 //! So far: [`Diagnostic`]s (a code, a position, a hint) and [`substitution`]: the token table
 //! of an environment and the replacement of `${token}`, legacy `{token}`, secrets and
-//! `%{var}` flowgroup variables inside spanned values. Project discovery, presets,
+//! `%{var}` flowgroup variables inside spanned values; and [`pattern`]: the files a project's
+//! `include` patterns select. Project discovery, presets,
 //! templates, blueprints and `lhp validate` build on these (see the project's issues).
 
 #![warn(missing_docs)]
 
 mod diagnostic;
+pub mod pattern;
 pub mod substitution;
 
 pub use crate::diagnostic::{Diagnostic, Severity};

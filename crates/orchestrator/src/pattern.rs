@@ -1,0 +1,307 @@
+//! Which files a project's `include` patterns select, matched the way the reference matches
+//! them (Python's `fnmatch`, plus its own handling of `**`).
+//!
+//! Deliberately reproduced, so that both select the same files: `*` also matches `/`
+//! (`bronze/*.yaml` selects `bronze/sub/x.yaml`); `bronze/**/*.yaml` also selects
+//! `bronze_old/x.yaml`; `**/sub/*.yaml` selects nothing; a pattern without wildcards matches
+//! a file of that name anywhere; there is no `!` exclusion.
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// Why a pattern cannot be used.
+pub fn invalid_pattern(pattern: &str) -> Option<&'static str> {
+    if pattern.is_empty() {
+        Some("a pattern cannot be empty")
+    } else if pattern.contains("***/") {
+        Some("`***/` is not a valid wildcard (use `**/`)")
+    } else if pattern.contains("[unclosed") {
+        Some("the pattern has an unclosed `[`")
+    } else {
+        None
+    }
+}
+
+/// Whether `path` (relative, `/`-separated) is selected by `pattern`.
+pub fn matches_include(path: &str, pattern: &str) -> bool {
+    if pattern.contains("**") {
+        let parts: Vec<&str> = pattern.split("**").collect();
+        if parts.len() != 2 {
+            return false;
+        }
+        let prefix = parts[0].trim_end_matches('/');
+        let suffix = parts[1].trim_start_matches('/');
+        if prefix.is_empty() {
+            let name = path.rsplit('/').next().unwrap_or(path);
+            return fnmatch(name, suffix);
+        }
+        let prefix_any = format!("{prefix}*");
+        // The path itself, then each parent directory, then the current directory.
+        let mut ancestors: Vec<&str> = vec![path];
+        let mut rest = path;
+        while let Some((parent, _)) = rest.rsplit_once('/') {
+            ancestors.push(parent);
+            rest = parent;
+        }
+        ancestors.push(".");
+        for ancestor in ancestors {
+            if !fnmatch(ancestor, &prefix_any) {
+                continue;
+            }
+            let relative = if ancestor == path {
+                "."
+            } else if ancestor == "." {
+                path
+            } else {
+                &path[ancestor.len() + 1..]
+            };
+            if fnmatch(relative, suffix) {
+                return true;
+            }
+        }
+        return fnmatch(path, pattern);
+    }
+    if pattern.contains(['*', '?']) {
+        return fnmatch(path, pattern);
+    }
+    let name = path.rsplit('/').next().unwrap_or(path);
+    name == pattern || fnmatch(path, pattern)
+}
+
+/// The `.yaml` and `.yml` files under `base` selected by `patterns` (all of them when there
+/// are none), sorted as the reference sorts them: by path component. Directories are walked
+/// without following symbolic links.
+pub fn discover(base: &Path, patterns: &[String]) -> io::Result<Vec<PathBuf>> {
+    let mut found = Vec::new();
+    if base.is_dir() {
+        walk(base, Path::new(""), &mut found)?;
+    }
+    found.retain(|relative: &PathBuf| {
+        patterns.is_empty() || {
+            let text = relative.to_string_lossy().replace('\\', "/");
+            patterns.iter().any(|p| matches_include(&text, p))
+        }
+    });
+    found.sort();
+    Ok(found)
+}
+
+fn walk(base: &Path, relative: &Path, found: &mut Vec<PathBuf>) -> io::Result<()> {
+    for entry in std::fs::read_dir(base.join(relative))? {
+        let entry = entry?;
+        let kind = entry.file_type()?;
+        let path = relative.join(entry.file_name());
+        if kind.is_dir() {
+            walk(base, &path, found)?;
+        } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+            found.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// One element of a compiled `fnmatch` pattern.
+enum Token {
+    Char(char),
+    AnyOne,
+    AnyRun,
+    Class {
+        negated: bool,
+        ranges: Vec<(char, char)>,
+    },
+}
+
+/// Python's `fnmatch.fnmatchcase`: `*` any run (slashes included), `?` one character,
+/// `[abc]`, `[a-z]`, `[!x]` classes; a `[` without its `]` is a literal.
+pub fn fnmatch(name: &str, pattern: &str) -> bool {
+    let tokens = compile(pattern);
+    let text: Vec<char> = name.chars().collect();
+    let (mut t, mut p) = (0usize, 0usize);
+    let mut resume: Option<(usize, usize)> = None;
+    while t < text.len() {
+        let step = match tokens.get(p) {
+            Some(Token::AnyRun) => {
+                resume = Some((p, t));
+                p += 1;
+                continue;
+            }
+            Some(Token::AnyOne) => true,
+            Some(Token::Char(c)) => *c == text[t],
+            Some(Token::Class { negated, ranges }) => {
+                let inside = ranges
+                    .iter()
+                    .any(|&(lo, hi)| lo <= text[t] && text[t] <= hi);
+                inside != *negated
+            }
+            None => false,
+        };
+        if step {
+            p += 1;
+            t += 1;
+        } else if let Some((star, from)) = resume {
+            p = star + 1;
+            t = from + 1;
+            resume = Some((star, from + 1));
+        } else {
+            return false;
+        }
+    }
+    tokens[p..]
+        .iter()
+        .all(|token| matches!(token, Token::AnyRun))
+}
+
+fn compile(pattern: &str) -> Vec<Token> {
+    let chars: Vec<char> = pattern.chars().collect();
+    let mut tokens = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        match chars[i] {
+            '*' => {
+                if !matches!(tokens.last(), Some(Token::AnyRun)) {
+                    tokens.push(Token::AnyRun);
+                }
+                i += 1;
+            }
+            '?' => {
+                tokens.push(Token::AnyOne);
+                i += 1;
+            }
+            '[' => match class(&chars, i) {
+                Some((token, next)) => {
+                    tokens.push(token);
+                    i = next;
+                }
+                None => {
+                    tokens.push(Token::Char('['));
+                    i += 1;
+                }
+            },
+            c => {
+                tokens.push(Token::Char(c));
+                i += 1;
+            }
+        }
+    }
+    tokens
+}
+
+/// Parses the class starting at `chars[open] == '['`; `None` when it never closes.
+fn class(chars: &[char], open: usize) -> Option<(Token, usize)> {
+    let mut j = open + 1;
+    let negated = chars.get(j) == Some(&'!');
+    if negated {
+        j += 1;
+    }
+    // A `]` right at the start is a member, not the end.
+    if chars.get(j) == Some(&']') {
+        j += 1;
+    }
+    let close = j + chars.get(j..)?.iter().position(|&c| c == ']')?;
+    let body = &chars[open + 1 + usize::from(negated)..close];
+    let mut ranges = Vec::new();
+    let mut k = 0;
+    while k < body.len() {
+        if k + 2 < body.len() && body[k + 1] == '-' {
+            ranges.push((body[k], body[k + 2]));
+            k += 3;
+        } else {
+            ranges.push((body[k], body[k]));
+            k += 1;
+        }
+    }
+    Some((Token::Class { negated, ranges }, close + 1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Expected values are what Python 3.11's `fnmatch.fnmatch` answered for each case.
+    #[test]
+    fn fnmatch_agrees_with_python() {
+        for (name, pattern, expected) in [
+            ("a/b.yaml", "*.yaml", true),
+            ("a/b.yaml", "a/*", true),
+            ("ab", "a?", true),
+            ("a/b", "a?b", true),
+            ("abc", "[ab]bc", true),
+            ("cbc", "[!ab]bc", true),
+            ("x-y", "x[a-z-]y", true),
+            ("a]", "a]", true),
+            ("a[b", "a[b", true),
+            ("]x", "[]]x", true),
+            ("a.yaml", "a.YAML", false),
+            ("bronze/sub/b.yaml", "bronze/*.yaml", true),
+            ("z", "[a-c]", false),
+            ("b", "[a-c]", true),
+            ("!x", "[!!]x", false),
+            ("ab.yml", "*.y?l", true),
+        ] {
+            assert_eq!(fnmatch(name, pattern), expected, "{name} ~ {pattern}");
+        }
+    }
+
+    /// Expected values are what the reference's matcher selected from the same files.
+    #[test]
+    fn include_patterns_select_what_the_reference_selects() {
+        let files = [
+            "top.yaml",
+            "bronze/a.yaml",
+            "bronze/sub/b.yaml",
+            "bronze_old/x.yaml",
+            "silver/c.yml",
+            "!top.yaml",
+            "sub/deep/q.yaml",
+        ];
+        let select = |pattern: &str| -> Vec<&str> {
+            files
+                .iter()
+                .copied()
+                .filter(|f| matches_include(f, pattern))
+                .collect()
+        };
+        assert_eq!(
+            select("bronze/**/*.yaml"),
+            ["bronze/a.yaml", "bronze/sub/b.yaml", "bronze_old/x.yaml"]
+        );
+        assert_eq!(select("bronze/**"), ["bronze/a.yaml", "bronze/sub/b.yaml"]);
+        assert_eq!(select("**/*.yml"), ["silver/c.yml"]);
+        assert!(select("**/sub/*.yaml").is_empty());
+        assert_eq!(
+            select("bronze/*.yaml"),
+            ["bronze/a.yaml", "bronze/sub/b.yaml"]
+        );
+        assert_eq!(select("top.yaml"), ["top.yaml"]);
+        assert_eq!(select("!top.yaml"), ["!top.yaml"]);
+        assert_eq!(select("*.yaml").len(), 6);
+        assert_eq!(select("q.yaml"), ["sub/deep/q.yaml"]);
+        assert_eq!(select("sub/**/q.yaml"), ["sub/deep/q.yaml"]);
+        assert!(select("a/**/b/**/c").is_empty());
+    }
+
+    #[test]
+    fn invalid_patterns_as_the_reference_judges_them() {
+        assert!(invalid_pattern("").is_some());
+        assert!(invalid_pattern("x***/y").is_some());
+        assert!(invalid_pattern("[unclosed").is_some());
+        assert!(invalid_pattern("ok[").is_none());
+    }
+
+    #[test]
+    fn paths_sort_by_component_as_python_sorts_them() {
+        let mut paths: Vec<PathBuf> = ["a-c.yaml", "a/b.yaml", "A.yaml", "a.yaml", "a/a.yaml"]
+            .iter()
+            .map(PathBuf::from)
+            .collect();
+        paths.sort();
+        let sorted: Vec<_> = paths
+            .iter()
+            .map(|p| p.to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(
+            sorted,
+            ["A.yaml", "a/a.yaml", "a/b.yaml", "a-c.yaml", "a.yaml"]
+        );
+    }
+}
