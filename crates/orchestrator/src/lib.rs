@@ -1,7 +1,8 @@
 //! `lhp-orchestrator`: reading a Lakehouse Plumber project the way the reference
 //! `lakehouse-plumber` 0.9.3 reads it.
 //!
-//! So far: [`Diagnostic`]s (a code, a position, a hint) and [`substitution`]: the token table
+//! So far: [`project`] (the root and `lhp.yaml`, with `required_lhp_version` checked),
+//! [`flowgroup`] (flowgroup files and their structural checks), [`Diagnostic`]s (a code, a position, a hint) and [`substitution`]: the token table
 //! of an environment and the replacement of `${token}`, legacy `{token}`, secrets and
 //! `%{var}` flowgroup variables inside spanned values; and [`pattern`]: the files a project's
 //! `include` patterns select. Project discovery, presets,
@@ -10,8 +11,11 @@
 #![warn(missing_docs)]
 
 mod diagnostic;
+pub mod flowgroup;
 pub mod pattern;
+pub mod project;
 pub mod substitution;
+pub mod version;
 
 pub use crate::diagnostic::{Diagnostic, Severity};
 pub use crate::substitution::{SecretRef, Substitutions, TokenValue};
