@@ -14,7 +14,9 @@ mod diagnostic;
 pub mod flowgroup;
 pub mod pattern;
 pub mod project;
+mod pyliteral;
 pub mod substitution;
+pub mod template;
 pub mod version;
 
 pub use crate::diagnostic::{Diagnostic, Severity};
