@@ -13,6 +13,7 @@
 mod diagnostic;
 pub mod flowgroup;
 pub mod pattern;
+pub mod preset;
 pub mod project;
 mod pyliteral;
 pub mod substitution;
