@@ -303,15 +303,30 @@ fn check_unique_names(flowgroups: &[RawFlowgroup], problems: &mut Vec<Diagnostic
     }
 }
 
-/// The closest of `candidates` to `word`, if it is close enough to be a likely typo.
+/// The closest of `candidates` to `word`, if it is close enough to be a likely typo or an
+/// abbreviation (`params` for `parameters`).
 pub fn did_you_mean<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
     let word = word.to_lowercase();
-    candidates
+    let typo = candidates
         .iter()
         .map(|c| (edit_distance(&word, c), *c))
         .filter(|(distance, candidate)| *distance <= (candidate.chars().count() / 3).max(1))
         .min_by_key(|(distance, _)| *distance)
-        .map(|(_, candidate)| candidate)
+        .map(|(_, candidate)| candidate);
+    typo.or_else(|| {
+        // An abbreviation: most of the word (and at least four letters) starts the candidate.
+        let needed = 4.max(word.chars().count() * 3 / 5);
+        candidates
+            .iter()
+            .map(|c| (common_prefix(&word, c), *c))
+            .filter(|(shared, _)| *shared >= needed)
+            .max_by_key(|(shared, _)| *shared)
+            .map(|(_, candidate)| candidate)
+    })
+}
+
+fn common_prefix(a: &str, b: &str) -> usize {
+    a.chars().zip(b.chars()).take_while(|(x, y)| x == y).count()
 }
 
 /// Edit distance counting an insertion, deletion, substitution or swap of two neighbouring
@@ -354,5 +369,10 @@ mod tests {
         assert_eq!(edit_distance("kitten", "sitting"), 3);
         assert_eq!(edit_distance("bsae", "base"), 1);
         assert_eq!(did_you_mean("bsae", &["a", "b", "base"]), Some("base"));
+        assert_eq!(
+            did_you_mean("params", &["use_blueprint", "parameters"]),
+            Some("parameters")
+        );
+        assert_eq!(did_you_mean("par", &["parameters"]), None);
     }
 }

@@ -10,6 +10,7 @@
 
 #![warn(missing_docs)]
 
+pub mod blueprint;
 mod diagnostic;
 pub mod flowgroup;
 pub mod pattern;

@@ -23,6 +23,10 @@ pub struct ProjectConfig {
     pub description: Option<String>,
     /// `include`: patterns selecting flowgroup files under `pipelines/` (all when empty).
     pub include: Vec<String>,
+    /// `blueprint_include`: blueprint files, relative to the root.
+    pub blueprint_include: Vec<String>,
+    /// `instance_include`: blueprint instance files, relative to the root.
+    pub instance_include: Vec<String>,
     /// The whole file, for the sections read by later stages (`operational_metadata`,
     /// `event_log`, `plugins`, ...). `None` when the file is empty of settings.
     pub document: Option<Value>,
@@ -94,48 +98,24 @@ pub fn load_project_config(
             .and_then(python_str)
             .or_else(|| default.map(str::to_owned))
     };
-    let mut include = Vec::new();
-    if let Some(value) = map.and_then(|m| m.get("include")).filter(|v| !v.is_null()) {
-        match value.as_seq() {
-            None => errors.push(
-                Diagnostic::error(
-                    "LHP-CFG-003",
-                    format!(
-                        "`include` must be a list of patterns, not {}",
-                        value.kind.describe()
-                    ),
-                )
-                .at(value.span)
-                .hint("for example `include: [\"bronze/**/*.yaml\"]`"),
-            ),
-            Some(items) => {
-                for item in items {
-                    match item.as_str() {
-                        None => errors.push(
-                            Diagnostic::error(
-                                "LHP-CFG-004",
-                                format!(
-                                    "an `include` pattern must be a string, not {}",
-                                    item.kind.describe()
-                                ),
-                            )
-                            .at(item.span),
-                        ),
-                        Some(pattern) => match invalid_pattern(pattern) {
-                            Some(reason) => errors.push(
-                                Diagnostic::error(
-                                    "LHP-CFG-005",
-                                    format!("invalid include pattern {pattern:?}: {reason}"),
-                                )
-                                .at(item.span),
-                            ),
-                            None => include.push(pattern.to_owned()),
-                        },
-                    }
-                }
-            }
-        }
-    }
+    let include = patterns(
+        map.and_then(|m| m.get("include")),
+        "include",
+        &[],
+        &mut errors,
+    );
+    let blueprint_include = patterns(
+        map.and_then(|m| m.get("blueprint_include")),
+        "blueprint_include",
+        &["blueprints/**/*.yaml", "blueprints/**/*.yml"],
+        &mut errors,
+    );
+    let instance_include = patterns(
+        map.and_then(|m| m.get("instance_include")),
+        "instance_include",
+        &["pipelines/**/*.yaml", "pipelines/**/*.yml"],
+        &mut errors,
+    );
     if let Some(required) = map.and_then(|m| m.get("required_lhp_version")) {
         check_required_version(required, &env_var, &mut errors, &mut warnings);
     }
@@ -147,10 +127,67 @@ pub fn load_project_config(
         version: text("version", Some("1.0")).unwrap_or_default(),
         description: text("description", None),
         include,
+        blueprint_include,
+        instance_include,
         document: map.is_some().then_some(document.clone()),
         file,
     };
     Ok((config, warnings))
+}
+
+/// A list of file patterns; `defaults` when absent or empty, as in the reference.
+fn patterns(
+    value: Option<&Value>,
+    key: &str,
+    defaults: &[&str],
+    errors: &mut Vec<Diagnostic>,
+) -> Vec<String> {
+    let mut found = Vec::new();
+    let Some(value) = value.filter(|v| !v.is_null()) else {
+        return defaults.iter().map(|d| (*d).to_owned()).collect();
+    };
+    let Some(items) = value.as_seq() else {
+        errors.push(
+            Diagnostic::error(
+                "LHP-CFG-003",
+                format!(
+                    "`{key}` must be a list of patterns, not {}",
+                    value.kind.describe()
+                ),
+            )
+            .at(value.span)
+            .hint(format!("for example `{key}: [\"bronze/**/*.yaml\"]`")),
+        );
+        return found;
+    };
+    for item in items {
+        match item.as_str() {
+            None => errors.push(
+                Diagnostic::error(
+                    "LHP-CFG-004",
+                    format!(
+                        "a `{key}` pattern must be a string, not {}",
+                        item.kind.describe()
+                    ),
+                )
+                .at(item.span),
+            ),
+            Some(pattern) => match invalid_pattern(pattern) {
+                Some(reason) => errors.push(
+                    Diagnostic::error(
+                        "LHP-CFG-005",
+                        format!("invalid {key} pattern {pattern:?}: {reason}"),
+                    )
+                    .at(item.span),
+                ),
+                None => found.push(pattern.to_owned()),
+            },
+        }
+    }
+    if found.is_empty() && errors.is_empty() {
+        return defaults.iter().map(|d| (*d).to_owned()).collect();
+    }
+    found
 }
 
 /// `required_lhp_version` against [`FORMAT_VERSION`], unless `LHP_IGNORE_VERSION` is set

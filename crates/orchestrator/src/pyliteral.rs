@@ -196,7 +196,6 @@ impl Parser {
 }
 
 /// Python's `repr()` of a value, as Jinja2 prints lists and dicts.
-#[cfg(test)]
 pub fn repr(value: &Value) -> String {
     match &value.kind {
         ValueKind::Null => "None".to_owned(),
