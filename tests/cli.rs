@@ -15,7 +15,10 @@ fn version_names_the_package_version() {
     assert!(out.status.success());
     assert_eq!(
         String::from_utf8_lossy(&out.stdout).trim(),
-        format!("lhp {}", env!("CARGO_PKG_VERSION"))
+        format!(
+            "lhp {} (reads lakehouse-plumber 0.9.3 projects)",
+            env!("CARGO_PKG_VERSION")
+        )
     );
 }
 

@@ -13,6 +13,7 @@
 pub mod blueprint;
 mod diagnostic;
 pub mod flowgroup;
+pub mod load;
 pub mod pattern;
 pub mod preset;
 pub mod project;

@@ -1,0 +1,490 @@
+//! Loading a whole project for one environment: discovery, blueprints, and each flowgroup
+//! resolved in the reference's order (variables, template, presets, substitution), with
+//! every problem collected as a [`Diagnostic`].
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use lhp_plugin::{load_documents, Limits, Sources, Span, Value, ValueKind};
+
+use crate::blueprint::{expand, load_blueprints, parse_instance, Instance};
+use crate::diagnostic::{Diagnostic, Severity};
+use crate::flowgroup::{parse_flowgroup_file, FileContent, RawFlowgroup};
+use crate::pattern::discover;
+use crate::preset::{apply_presets, load_presets};
+use crate::project::{load_project_config, ProjectConfig};
+use crate::substitution::{resolve_local_variables, unresolved_tokens, SecretRef, Substitutions};
+use crate::template::{load_template, Template};
+
+/// What to load.
+pub struct LoadOptions<'a> {
+    /// The environment (`substitutions/<env>.yaml`).
+    pub env: &'a str,
+    /// Keep test actions (dropped otherwise, as the reference does).
+    pub include_tests: bool,
+    /// Only this pipeline's flowgroups, when set.
+    pub pipeline: Option<&'a str>,
+    /// Reads the process environment (`LHP_IGNORE_VERSION`, `WORKSPACE_ENV`, ...).
+    pub env_var: &'a dyn Fn(&str) -> Option<String>,
+}
+
+/// A flowgroup after variables, templates, presets and substitution.
+#[derive(Debug, Clone)]
+pub struct ResolvedFlowgroup {
+    /// Its pipeline.
+    pub pipeline: String,
+    /// Its name.
+    pub name: String,
+    /// Its mapping, fully resolved.
+    pub value: Value,
+}
+
+/// A project as read for one environment.
+#[derive(Debug, Default)]
+pub struct LoadedProject {
+    /// `lhp.yaml`, when it could be read.
+    pub config: Option<ProjectConfig>,
+    /// Every file read, for showing positions.
+    pub sources: Sources,
+    /// The flowgroups that resolved without errors.
+    pub flowgroups: Vec<ResolvedFlowgroup>,
+    /// Secrets named anywhere, for the code generator.
+    pub secrets: Vec<SecretRef>,
+    /// Every problem found, in the order found.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl LoadedProject {
+    /// True when any diagnostic is an error.
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics
+            .iter()
+            .any(|d| d.severity == Severity::Error)
+    }
+}
+
+/// Loads the project at `root` for `options.env`.
+pub fn load_project(root: &Path, options: &LoadOptions<'_>) -> LoadedProject {
+    let mut project = LoadedProject::default();
+    let problems = &mut project.diagnostics;
+    let config = match load_project_config(root, &mut project.sources, options.env_var) {
+        Ok((config, warnings)) => {
+            problems.extend(warnings);
+            config
+        }
+        Err(errors) => {
+            problems.extend(errors);
+            return project;
+        }
+    };
+    let substitutions = load_substitutions(root, options, &mut project.sources, problems);
+    let presets = load_presets(root, &mut project.sources, problems);
+
+    // Flowgroup files under pipelines/, selected by `include`.
+    let pipelines = root.join("pipelines");
+    let mut raw: Vec<RawFlowgroup> = Vec::new();
+    for relative in discover(&pipelines, &config.include).unwrap_or_default() {
+        let path = Path::new("pipelines").join(&relative);
+        let Some((file, documents)) = read_yaml(root, &path, &mut project.sources, problems) else {
+            continue;
+        };
+        warn_bare_tokens(&project.sources, file, problems);
+        if let FileContent::Flowgroups(found) = parse_flowgroup_file(file, documents, problems) {
+            raw.extend(found);
+        }
+    }
+    // Blueprint instances, found through `instance_include`, and their blueprints.
+    let mut instances: Vec<Instance> = Vec::new();
+    for path in discover(root, &config.instance_include).unwrap_or_default() {
+        let Ok(bytes) = std::fs::read(root.join(&path)) else {
+            continue;
+        };
+        let text = String::from_utf8_lossy(&bytes);
+        if !(text.contains("use_blueprint") || text.contains("blueprint:")) {
+            continue;
+        }
+        let file = project.sources.add(&path, text.into_owned());
+        let Ok(documents) = load_documents(file, &bytes, Limits::default()) else {
+            continue;
+        };
+        let is_instance = documents.first().and_then(Value::as_map).is_some_and(|m| {
+            m.contains_key("use_blueprint")
+                || (m.get("blueprint").is_some_and(|b| b.as_str().is_some())
+                    && !m.contains_key("flowgroups")
+                    && !m.contains_key("actions"))
+        });
+        if is_instance {
+            instances.extend(parse_instance(file, documents, problems));
+        }
+    }
+    if !instances.is_empty() {
+        let blueprints = load_blueprints(
+            root,
+            &config.blueprint_include,
+            &mut project.sources,
+            problems,
+        );
+        raw.extend(expand(&blueprints, &instances, problems));
+    }
+    check_unique_flowgroups(&raw, &project.sources, problems);
+
+    let mut templates: BTreeMap<String, Option<Template>> = BTreeMap::new();
+    for flowgroup in raw {
+        if options
+            .pipeline
+            .is_some_and(|p| flowgroup.pipeline() != Some(p))
+        {
+            continue;
+        }
+        let before = problems.len();
+        let resolved = resolve(
+            root,
+            flowgroup,
+            options,
+            &substitutions,
+            &presets,
+            &mut templates,
+            &mut project.sources,
+            &mut project.secrets,
+            problems,
+        );
+        let failed = problems[before..]
+            .iter()
+            .any(|p| p.severity == Severity::Error);
+        if let (Some(resolved), false) = (resolved, failed) {
+            project.flowgroups.push(resolved);
+        }
+    }
+    project.config = Some(config);
+    project
+}
+
+fn read_yaml(
+    root: &Path,
+    path: &Path,
+    sources: &mut Sources,
+    problems: &mut Vec<Diagnostic>,
+) -> Option<(lhp_plugin::FileId, Vec<Value>)> {
+    let bytes = match std::fs::read(root.join(path)) {
+        Ok(bytes) => bytes,
+        Err(error) => {
+            problems.push(Diagnostic::error(
+                "LHP-IO-001",
+                format!("cannot read {}: {error}", path.display()),
+            ));
+            return None;
+        }
+    };
+    let file = sources.add(path, String::from_utf8_lossy(&bytes).into_owned());
+    match load_documents(file, &bytes, Limits::default()) {
+        Ok(documents) => Some((file, documents)),
+        Err(error) => {
+            problems.push(Diagnostic::error("LHP-CFG-009", error.message).at(error.span));
+            None
+        }
+    }
+}
+
+/// `substitutions/<env>.yaml`, which may be absent (as the reference accepts).
+fn load_substitutions(
+    root: &Path,
+    options: &LoadOptions<'_>,
+    sources: &mut Sources,
+    problems: &mut Vec<Diagnostic>,
+) -> Substitutions {
+    let path: PathBuf = Path::new("substitutions").join(format!("{}.yaml", options.env));
+    let document = if root.join(&path).is_file() {
+        match read_yaml(root, &path, sources, problems) {
+            Some((_, mut documents)) if documents.len() == 1 => Some(documents.remove(0)),
+            Some((file, documents)) => {
+                problems.push(
+                    Diagnostic::error(
+                        "LHP-IO-003",
+                        format!(
+                            "{} must hold one YAML document, not {}",
+                            path.display(),
+                            documents.len()
+                        ),
+                    )
+                    .at(Span::new(file, 1, 1)),
+                );
+                None
+            }
+            None => None,
+        }
+    } else {
+        None
+    };
+    Substitutions::new(options.env, document.as_ref(), options.env_var, problems)
+}
+
+/// The deprecated bare `{token}` anywhere in a pipeline file's text (comments included, as
+/// the reference scans it): one warning per file.
+fn warn_bare_tokens(sources: &Sources, file: lhp_plugin::FileId, problems: &mut Vec<Diagnostic>) {
+    let Some(source) = sources.get(file) else {
+        return;
+    };
+    for (index, line) in source.text.lines().enumerate() {
+        let bytes = line.as_bytes();
+        let mut at = 0;
+        while let Some(open) = line[at..].find('{').map(|i| i + at) {
+            let preceded = open > 0 && matches!(bytes[open - 1], b'$' | b'%' | b'{');
+            let rest = &line[open + 1..];
+            let word_end = rest
+                .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+                .unwrap_or(rest.len());
+            let closed = word_end > 0
+                && rest[word_end..].starts_with('}')
+                && !rest[word_end + 1..].starts_with('}');
+            if !preceded && closed {
+                let column = line[..open].chars().count() + 1;
+                let word = &rest[..word_end];
+                let hint = if word.bytes().all(|b| b.is_ascii_digit()) {
+                    "if this is a regex quantifier, move the SQL into a `sql_path` file".to_owned()
+                } else {
+                    format!("write `${{{word}}}`")
+                };
+                problems.push(
+                    Diagnostic::warning(
+                        "LHP-DEPR-001",
+                        format!("`{{{word}}}` uses the deprecated bare token syntax"),
+                    )
+                    .at(Span::new(
+                        file,
+                        u32::try_from(index + 1).unwrap_or(u32::MAX),
+                        u32::try_from(column).unwrap_or(u32::MAX),
+                    ))
+                    .hint(hint),
+                );
+                return;
+            }
+            at = open + 1;
+        }
+    }
+}
+
+/// The same (pipeline, flowgroup) defined twice anywhere in the project.
+fn check_unique_flowgroups(
+    flowgroups: &[RawFlowgroup],
+    sources: &Sources,
+    problems: &mut Vec<Diagnostic>,
+) {
+    let mut seen: BTreeMap<(&str, &str), Span> = BTreeMap::new();
+    for flowgroup in flowgroups {
+        let (Some(pipeline), Some(name)) = (flowgroup.pipeline(), flowgroup.name()) else {
+            continue;
+        };
+        let span = flowgroup.value.span;
+        match seen.get(&(pipeline, name)) {
+            Some(first) => problems.push(
+                Diagnostic::error(
+                    "LHP-VAL-009",
+                    format!("flowgroup `{name}` of pipeline `{pipeline}` is defined twice"),
+                )
+                .at(span)
+                .hint(format!(
+                    "the first definition is at {}",
+                    sources.locate(*first)
+                )),
+            ),
+            None => {
+                seen.insert((pipeline, name), span);
+            }
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn resolve(
+    root: &Path,
+    flowgroup: RawFlowgroup,
+    options: &LoadOptions<'_>,
+    substitutions: &Substitutions,
+    presets: &crate::preset::Presets,
+    templates: &mut BTreeMap<String, Option<Template>>,
+    sources: &mut Sources,
+    secrets: &mut Vec<SecretRef>,
+    problems: &mut Vec<Diagnostic>,
+) -> Option<ResolvedFlowgroup> {
+    let mut value = flowgroup.value;
+    // As in the reference, the first stage that fails ends this flowgroup's resolution, so
+    // one mistake is not reported again by every later stage.
+    let errors_so_far = |problems: &[Diagnostic]| {
+        problems
+            .iter()
+            .filter(|p| p.severity == Severity::Error)
+            .count()
+    };
+    let start = errors_so_far(problems);
+    let failed = |problems: &[Diagnostic]| errors_so_far(problems) > start;
+    resolve_local_variables(&mut value, problems);
+    if failed(problems) {
+        return None;
+    }
+
+    // Template: its actions come after the flowgroup's own; its presets before the flowgroup's.
+    let mut preset_names: Vec<(String, Span)> = Vec::new();
+    let map = value.as_map()?.clone();
+    if let Some(used) = map.get("use_template") {
+        let Some(name) = used.as_str() else {
+            problems.push(
+                Diagnostic::error("LHP-CFG-027", "`use_template` must name a template")
+                    .at(used.span),
+            );
+            return None;
+        };
+        let template = templates
+            .entry(name.to_owned())
+            .or_insert_with(|| match load_template(root, name, used.span, sources) {
+                Ok(template) => Some(template),
+                Err(errors) => {
+                    problems.extend(errors);
+                    None
+                }
+            })
+            .clone()?;
+        let actions = template.expand(map.get("template_parameters"), used.span, problems);
+        if failed(problems) {
+            return None;
+        }
+        preset_names.extend(template.presets.iter().map(|p| (p.clone(), used.span)));
+        append_actions(&mut value, actions);
+    }
+    if !options.include_tests {
+        drop_test_actions(&mut value);
+    }
+    if let Some(names) = map.get("presets").and_then(Value::as_seq) {
+        preset_names.extend(
+            names
+                .iter()
+                .filter_map(|n| Some((n.as_str()?.to_owned(), n.span))),
+        );
+    }
+    if !preset_names.is_empty() {
+        let defaults = presets.resolve(&preset_names, problems)?;
+        apply_presets(&mut value, &defaults, problems);
+    }
+    substitutions.substitute(&mut value, secrets, problems);
+    if failed(problems) {
+        return None;
+    }
+    let known: Vec<&str> = substitutions.tokens().map(|(name, _)| name).collect();
+    for (span, path, words) in unresolved_tokens(&value) {
+        let listed: Vec<String> = words.iter().map(|w| format!("{{{w}}}")).collect();
+        let guess = words
+            .iter()
+            .find_map(|w| crate::flowgroup::did_you_mean(w, &known));
+        let quantifier = words.iter().any(|w| w.bytes().all(|b| b.is_ascii_digit()));
+        let hint = match guess {
+            _ if quantifier => "a regex quantifier such as {8} reads as a token here (as in the reference); put the SQL in a `sql_path` file, where only ${token} is substituted".to_owned(),
+            Some(guess) => format!("did you mean `{guess}`? (tokens come from substitutions/{}.yaml)", options.env),
+            None => format!("define it in substitutions/{}.yaml, or check its spelling", options.env),
+        };
+        problems.push(
+            Diagnostic::error(
+                "LHP-CFG-010",
+                format!("unresolved token {} at {path}", listed.join(", ")),
+            )
+            .at(span)
+            .hint(hint),
+        );
+    }
+    check_actions(&value, problems);
+    let map = value.as_map()?;
+    Some(ResolvedFlowgroup {
+        pipeline: map.get("pipeline")?.as_str()?.to_owned(),
+        name: map.get("flowgroup")?.as_str()?.to_owned(),
+        value,
+    })
+}
+
+fn actions_mut(value: &mut Value) -> Option<&mut Vec<Value>> {
+    let ValueKind::Map(map) = &mut value.kind else {
+        return None;
+    };
+    map.entries_mut()
+        .iter_mut()
+        .find(|(k, _)| k.as_str() == Some("actions"))
+        .and_then(|(_, v)| match &mut v.kind {
+            ValueKind::Seq(items) => Some(items),
+            _ => None,
+        })
+}
+
+fn append_actions(value: &mut Value, actions: Vec<Value>) {
+    if actions_mut(value).is_none() {
+        if let ValueKind::Map(map) = &mut value.kind {
+            let span = value.span;
+            map.push(
+                Value::new(span, ValueKind::String("actions".into())),
+                Value::new(span, ValueKind::Seq(Vec::new())),
+            );
+        }
+    }
+    if let Some(own) = actions_mut(value) {
+        own.extend(actions);
+    }
+}
+
+fn drop_test_actions(value: &mut Value) {
+    if let Some(actions) = actions_mut(value) {
+        actions.retain(|a| {
+            a.as_map()
+                .and_then(|m| m.get("type"))
+                .and_then(Value::as_str)
+                != Some("test")
+        });
+    }
+}
+
+/// The flowgroup-level checks that need no knowledge of action types.
+fn check_actions(value: &Value, problems: &mut Vec<Diagnostic>) {
+    let Some(map) = value.as_map() else { return };
+    let actions = map
+        .get("actions")
+        .and_then(Value::as_seq)
+        .unwrap_or_default();
+    if actions.is_empty() {
+        problems.push(
+            Diagnostic::error("LHP-VAL-007", "the flowgroup has no actions")
+                .at(value.span)
+                .hint("add `actions:`, or `use_template:` a template that has some"),
+        );
+        return;
+    }
+    let mut names: BTreeMap<&str, Span> = BTreeMap::new();
+    let mut targets: BTreeMap<&str, (&str, Span)> = BTreeMap::new();
+    for action in actions {
+        let Some(fields) = action.as_map() else {
+            continue;
+        };
+        let Some(name_value) = fields.get("name") else {
+            continue;
+        };
+        let Some(name) = name_value.as_str() else {
+            continue;
+        };
+        if let Some(first) = names.insert(name, name_value.span) {
+            problems.push(
+                Diagnostic::error("LHP-VAL-007", format!("two actions are named `{name}`"))
+                    .at(name_value.span)
+                    .hint(format!("the other one is at line {}", first.line)),
+            );
+        }
+        if let Some(target) = fields.get("target") {
+            if let Some(view) = target.as_str() {
+                if let Some((other, _)) = targets.insert(view, (name, target.span)) {
+                    problems.push(
+                        Diagnostic::error(
+                            "LHP-VAL-007",
+                            format!(
+                                "actions `{other}` and `{name}` both produce the view `{view}`"
+                            ),
+                        )
+                        .at(target.span),
+                    );
+                }
+            }
+        }
+    }
+}
