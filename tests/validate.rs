@@ -129,6 +129,38 @@ fn warnings_pass_unless_strict() {
 }
 
 #[test]
+fn an_include_pattern_that_selects_nothing_is_a_warning_at_the_pattern() {
+    let project = Project::new(
+        "idle",
+        &[(
+            "lhp.yaml",
+            b"name: shop\ninclude:\n  - \"bronze/**/*.yaml\"\n  - \"silver/**/*.yaml\"\n",
+        )],
+    );
+    let (code, stderr) = project.validate(&[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("warning[LHP-CFG-005]") && stderr.contains("--> lhp.yaml:4:5"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.matches("warning[").count(), 1, "{stderr}");
+}
+
+#[test]
+fn side_files_that_exist_pass() {
+    let flowgroup = b"pipeline: p\nflowgroup: x\nactions:\n  - {name: l, type: load, source: {type: sql, sql_path: sql/orders.sql}, target: v}\n";
+    let project = Project::new(
+        "sidefiles",
+        &[
+            ("pipelines/bronze/x.yaml", flowgroup),
+            ("sql/orders.sql", b"SELECT 1"),
+        ],
+    );
+    let (code, stderr) = project.validate(&[]);
+    assert_eq!(code, 0, "{stderr}");
+}
+
+#[test]
 fn lhp_ignore_version_turns_the_version_error_into_a_warning() {
     let project = Project::new(
         "ignore",
@@ -226,6 +258,11 @@ const CASES: &[Case] = &[
     Case { name: "template_bad_list", files: &[("templates/t.yaml", b"name: t\nactions:\n  - {name: a, type: load, cols: \"[{{ x }}\"}\n  - {name: b, type: load, cols: \"[{{ x }}, ]]\"}\n"), ("pipelines/bronze/x.yaml", b"pipeline: p\nflowgroup: x\nuse_template: t\ntemplate_parameters: {x: 1}\n")], code: "LHP-VAL-009", at: "templates/t.yaml:4:33", says: "not a list" },
     // Reference: PyYAML raises a ConstructorError (reported as LHP-CFG-009).
     Case { name: "merge_key_scalar", files: &[("pipelines/bronze/x.yaml", b"pipeline: p\nflowgroup: x\nbase: {<<: 5}\n")], code: "LHP-CFG-009", at: "pipelines/bronze/x.yaml:3:", says: "merge key" },
+    // Reference: rejects a missing sql_path (LHP-IO-001) [source]; it checks expectations_file
+    // only when generating, we check it here too.
+    Case { name: "missing_sql_file", files: &[("pipelines/bronze/x.yaml", b"pipeline: p\nflowgroup: x\nactions:\n  - name: t\n    type: transform\n    transform_type: sql\n    sql_path: sql/clean_orders.sql\n")], code: "LHP-IO-001", at: "pipelines/bronze/x.yaml:7:15", says: "does not exist" },
+    // Reference: rejects (module_path must exist under the project root).
+    Case { name: "missing_python_module", files: &[("pipelines/bronze/x.yaml", b"pipeline: p\nflowgroup: x\nactions:\n  - {name: l, type: load, source: {type: python, module_path: py/orders.py}, target: v}\n")], code: "LHP-IO-001", at: "pipelines/bronze/x.yaml:4:63", says: "`module_path`" },
     // Reference: PyYAML's safe loader refuses unknown tags (LHP-CFG-009).
     Case { name: "unknown_tag", files: &[("pipelines/bronze/x.yaml", b"pipeline: !python/name:os.system p\nflowgroup: x\n")], code: "LHP-CFG-009", at: "pipelines/bronze/x.yaml:1:", says: "not supported" },
 ];

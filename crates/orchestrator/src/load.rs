@@ -83,6 +83,7 @@ pub fn load_project(root: &Path, options: &LoadOptions<'_>) -> LoadedProject {
     // Flowgroup files under pipelines/, selected by `include`.
     let pipelines = root.join("pipelines");
     let mut raw: Vec<RawFlowgroup> = Vec::new();
+    warn_idle_patterns(&config, &pipelines, problems);
     for relative in discover(&pipelines, &config.include).unwrap_or_default() {
         let path = Path::new("pipelines").join(&relative);
         let Some((file, documents)) = read_yaml(root, &path, &mut project.sources, problems) else {
@@ -263,6 +264,88 @@ fn warn_bare_tokens(sources: &Sources, file: lhp_plugin::FileId, problems: &mut 
     }
 }
 
+/// An `include` pattern that selects no file is most likely a mistake.
+fn warn_idle_patterns(config: &ProjectConfig, pipelines: &Path, problems: &mut Vec<Diagnostic>) {
+    let Some(items) = config
+        .document
+        .as_ref()
+        .and_then(Value::as_map)
+        .and_then(|m| m.get("include"))
+        .and_then(Value::as_seq)
+    else {
+        return;
+    };
+    let files = discover(pipelines, &[]).unwrap_or_default();
+    for item in items {
+        let Some(pattern) = item.as_str() else {
+            continue;
+        };
+        let selects = files.iter().any(|f| {
+            crate::pattern::matches_include(&f.to_string_lossy().replace('\\', "/"), pattern)
+        });
+        if !selects {
+            problems.push(
+                Diagnostic::warning(
+                    "LHP-CFG-005",
+                    format!("the include pattern {pattern:?} selects no file under pipelines/"),
+                )
+                .at(item.span)
+                .hint("patterns are relative to pipelines/, e.g. \"bronze/**/*.yaml\""),
+            );
+        }
+    }
+}
+
+/// Files an action names (`sql_path`, `module_path`, `schema_file`, `expectations_file`, on
+/// the action, its `source` or its `write_target`) must exist under the project root.
+fn check_side_files(root: &Path, flowgroup: &Value, problems: &mut Vec<Diagnostic>) {
+    const FILE_KEYS: [&str; 4] = [
+        "sql_path",
+        "module_path",
+        "schema_file",
+        "expectations_file",
+    ];
+    let actions = flowgroup
+        .as_map()
+        .and_then(|m| m.get("actions"))
+        .and_then(Value::as_seq)
+        .unwrap_or_default();
+    for action in actions {
+        let Some(fields) = action.as_map() else {
+            continue;
+        };
+        let mut places = vec![fields];
+        for nested in ["source", "write_target"] {
+            if let Some(map) = fields.get(nested).and_then(Value::as_map) {
+                places.push(map);
+            }
+        }
+        for place in places {
+            for key in FILE_KEYS {
+                let Some(value) = place.get(key) else {
+                    continue;
+                };
+                let Some(path) = value.as_str() else { continue };
+                // Left to the generator when it still depends on a token.
+                if path.contains("${") || path.is_empty() {
+                    continue;
+                }
+                let normalized = path.replace('\\', "/");
+                if !root.join(&normalized).is_file() {
+                    problems.push(
+                        Diagnostic::error(
+                            "LHP-IO-001",
+                            format!("`{key}` names {path:?}, which does not exist"),
+                        )
+                        .at(value.span)
+                        .hint("paths are relative to the project root (where lhp.yaml is)"),
+                    );
+                }
+            }
+        }
+    }
+}
+
 /// The same (pipeline, flowgroup) defined twice anywhere in the project.
 fn check_unique_flowgroups(
     flowgroups: &[RawFlowgroup],
@@ -390,6 +473,7 @@ fn resolve(
         );
     }
     check_actions(&value, problems);
+    check_side_files(root, &value, problems);
     let map = value.as_map()?;
     Some(ResolvedFlowgroup {
         pipeline: map.get("pipeline")?.as_str()?.to_owned(),
