@@ -148,7 +148,7 @@ fn an_include_pattern_that_selects_nothing_is_a_warning_at_the_pattern() {
 
 #[test]
 fn side_files_that_exist_pass() {
-    let flowgroup = b"pipeline: p\nflowgroup: x\nactions:\n  - {name: l, type: load, source: {type: sql, sql_path: sql/orders.sql}, target: v}\n";
+    let flowgroup = b"pipeline: p\nflowgroup: x\nactions:\n  - {name: l, type: load, source: {type: sql, sql_path: sql/orders.sql}, target: v}\n  - {name: w, type: write, source: v, write_target: {type: streaming_table, table: t}}\n";
     let project = Project::new(
         "sidefiles",
         &[
@@ -158,6 +158,22 @@ fn side_files_that_exist_pass() {
     );
     let (code, stderr) = project.validate(&[]);
     assert_eq!(code, 0, "{stderr}");
+}
+
+#[test]
+fn a_view_nothing_produces_is_a_warning_not_an_error() {
+    // The reference takes such a name for an external table, so it is only a warning here.
+    let flowgroup = b"pipeline: p\nflowgroup: x\nactions:\n  - {name: l, type: load, source: {type: delta, table: t}, target: v}\n  - {name: w, type: write, source: v_typo, write_target: {type: streaming_table, table: t}}\n";
+    let project = Project::new("view", &[("pipelines/bronze/x.yaml", flowgroup)]);
+    let (code, stderr) = project.validate(&[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("warning[LHP-DEP-101]")
+            && stderr.contains("--> pipelines/bronze/x.yaml:5:36"),
+        "{stderr}"
+    );
+    let (code, _) = project.validate(&["--strict"]);
+    assert_eq!(code, 1);
 }
 
 #[test]
@@ -181,6 +197,8 @@ struct Case {
     at: &'static str,
     says: &'static str,
 }
+
+const FULL_WITH_SQL_PATH: &[u8] = b"pipeline: p\nflowgroup: x\nactions:\n  - {name: l, type: load, source: {type: delta, table: t}, target: v}\n  - name: t\n    type: transform\n    transform_type: sql\n    source: v\n    sql_path: sql/clean_orders.sql\n    target: v_clean\n  - {name: w, type: write, source: v_clean, write_target: {type: streaming_table, table: t}}\n";
 
 const BP: &str = "name: site\nparameters:\n  - {name: site, required: true}\nflowgroups:\n  - pipeline: sites\n    flowgroup: \"site_%{site}\"\n    actions: [{name: a, type: load, source: {type: delta, table: t}, target: v}]\n";
 
@@ -260,9 +278,15 @@ const CASES: &[Case] = &[
     Case { name: "merge_key_scalar", files: &[("pipelines/bronze/x.yaml", b"pipeline: p\nflowgroup: x\nbase: {<<: 5}\n")], code: "LHP-CFG-009", at: "pipelines/bronze/x.yaml:3:", says: "merge key" },
     // Reference: rejects a missing sql_path (LHP-IO-001) [source]; it checks expectations_file
     // only when generating, we check it here too.
-    Case { name: "missing_sql_file", files: &[("pipelines/bronze/x.yaml", b"pipeline: p\nflowgroup: x\nactions:\n  - name: t\n    type: transform\n    transform_type: sql\n    sql_path: sql/clean_orders.sql\n")], code: "LHP-IO-001", at: "pipelines/bronze/x.yaml:7:15", says: "does not exist" },
+    Case { name: "missing_sql_file", files: &[("pipelines/bronze/x.yaml", FULL_WITH_SQL_PATH)], code: "LHP-IO-001", at: "pipelines/bronze/x.yaml:9:15", says: "does not exist" },
     // Reference: rejects (module_path must exist under the project root).
-    Case { name: "missing_python_module", files: &[("pipelines/bronze/x.yaml", b"pipeline: p\nflowgroup: x\nactions:\n  - {name: l, type: load, source: {type: python, module_path: py/orders.py}, target: v}\n")], code: "LHP-IO-001", at: "pipelines/bronze/x.yaml:4:63", says: "`module_path`" },
+    Case { name: "missing_python_module", files: &[("pipelines/bronze/x.yaml", b"pipeline: p\nflowgroup: x\nactions:\n  - {name: l, type: load, source: {type: python, module_path: py/orders.py}, target: v}\n  - {name: w, type: write, source: v, write_target: {type: streaming_table, table: t}}\n")], code: "LHP-IO-001", at: "pipelines/bronze/x.yaml:4:63", says: "`module_path`" },
+    // Reference: rejects, LHP-VAL-007 "FlowGroup must have at least one Write action".
+    Case { name: "no_write_action", files: &[("pipelines/bronze/x.yaml", b"pipeline: p\nflowgroup: x\nactions:\n  - {name: l, type: load, source: {type: delta, table: t}, target: v}\n")], code: "LHP-VAL-007", at: "pipelines/bronze/x.yaml:1:1", says: "no write action" },
+    // Reference: rejects, LHP-VAL-007 "Circular dependency detected".
+    Case { name: "dependency_cycle", files: &[("pipelines/bronze/x.yaml", b"pipeline: p\nflowgroup: x\nactions:\n  - {name: l, type: load, source: {type: delta, table: t}, target: v0}\n  - {name: a, type: transform, transform_type: sql, source: vb, target: va, sql: x}\n  - {name: b, type: transform, transform_type: sql, source: va, target: vb, sql: x}\n  - {name: w, type: write, source: va, write_target: {type: streaming_table, table: t}}\n")], code: "LHP-VAL-007", at: "pipelines/bronze/x.yaml:5:5", says: "a -> b -> a" },
+    // Reference: rejects, LHP-VAL-007 "Unused transform action" [checked].
+    Case { name: "unused_transform", files: &[("pipelines/bronze/x.yaml", b"pipeline: p\nflowgroup: x\nactions:\n  - {name: l, type: load, source: {type: delta, table: t}, target: v}\n  - {name: t, type: transform, transform_type: sql, source: v, target: v_clean, sql: x}\n  - {name: w, type: write, source: v, write_target: {type: streaming_table, table: t}}\n")], code: "LHP-VAL-007", at: "pipelines/bronze/x.yaml:5:72", says: "no action in this flowgroup reads it" },
     // Reference: PyYAML's safe loader refuses unknown tags (LHP-CFG-009).
     Case { name: "unknown_tag", files: &[("pipelines/bronze/x.yaml", b"pipeline: !python/name:os.system p\nflowgroup: x\n")], code: "LHP-CFG-009", at: "pipelines/bronze/x.yaml:1:", says: "not supported" },
 ];

@@ -11,6 +11,7 @@
 #![warn(missing_docs)]
 
 pub mod blueprint;
+pub mod dependency;
 mod diagnostic;
 pub mod flowgroup;
 pub mod load;

@@ -156,6 +156,16 @@ pub fn load_project(root: &Path, options: &LoadOptions<'_>) -> LoadedProject {
             project.flowgroups.push(resolved);
         }
     }
+    let mut by_pipeline: BTreeMap<&str, Vec<&Value>> = BTreeMap::new();
+    for flowgroup in &project.flowgroups {
+        by_pipeline
+            .entry(flowgroup.pipeline.as_str())
+            .or_default()
+            .push(&flowgroup.value);
+    }
+    for flowgroups in by_pipeline.values() {
+        crate::dependency::check_pipeline(flowgroups, &mut project.diagnostics);
+    }
     project.config = Some(config);
     project
 }
@@ -473,6 +483,9 @@ fn resolve(
         );
     }
     check_actions(&value, problems);
+    if !failed(problems) {
+        crate::dependency::check_flowgroup(&value, problems);
+    }
     check_side_files(root, &value, problems);
     let map = value.as_map()?;
     Some(ResolvedFlowgroup {
