@@ -198,6 +198,8 @@ struct Case {
     says: &'static str,
 }
 
+const ORDERS_APPEND_ONLY: &[u8] = b"pipeline: bronze\nflowgroup: orders\nactions:\n  - name: load_orders\n    type: load\n    source:\n      type: delta\n      table: \"${catalog}.${schema}.orders_raw\"\n    target: v_orders\n  - name: write_orders\n    type: write\n    source: v_orders\n    write_target:\n      type: streaming_table\n      create_table: false\n      catalog: \"${catalog}\"\n      table: orders\n";
+
 const FULL_WITH_SQL_PATH: &[u8] = b"pipeline: p\nflowgroup: x\nactions:\n  - {name: l, type: load, source: {type: delta, table: t}, target: v}\n  - name: t\n    type: transform\n    transform_type: sql\n    source: v\n    sql_path: sql/clean_orders.sql\n    target: v_clean\n  - {name: w, type: write, source: v_clean, write_target: {type: streaming_table, table: t}}\n";
 
 const BP: &str = "name: site\nparameters:\n  - {name: site, required: true}\nflowgroups:\n  - pipeline: sites\n    flowgroup: \"site_%{site}\"\n    actions: [{name: a, type: load, source: {type: delta, table: t}, target: v}]\n";
@@ -287,6 +289,10 @@ const CASES: &[Case] = &[
     Case { name: "dependency_cycle", files: &[("pipelines/bronze/x.yaml", b"pipeline: p\nflowgroup: x\nactions:\n  - {name: l, type: load, source: {type: delta, table: t}, target: v0}\n  - {name: a, type: transform, transform_type: sql, source: vb, target: va, sql: x}\n  - {name: b, type: transform, transform_type: sql, source: va, target: vb, sql: x}\n  - {name: w, type: write, source: va, write_target: {type: streaming_table, table: t}}\n")], code: "LHP-VAL-007", at: "pipelines/bronze/x.yaml:5:5", says: "a -> b -> a" },
     // Reference: rejects, LHP-VAL-007 "Unused transform action" [checked].
     Case { name: "unused_transform", files: &[("pipelines/bronze/x.yaml", b"pipeline: p\nflowgroup: x\nactions:\n  - {name: l, type: load, source: {type: delta, table: t}, target: v}\n  - {name: t, type: transform, transform_type: sql, source: v, target: v_clean, sql: x}\n  - {name: w, type: write, source: v, write_target: {type: streaming_table, table: t}}\n")], code: "LHP-VAL-007", at: "pipelines/bronze/x.yaml:5:72", says: "no action in this flowgroup reads it" },
+    // Reference: rejects, LHP-CFG-004 "Multiple table creators detected".
+    Case { name: "two_table_creators", files: &[("pipelines/bronze/copy.yaml", b"pipeline: bronze\nflowgroup: orders_copy\nactions:\n  - {name: l, type: load, source: {type: delta, table: t}, target: v2}\n  - name: w\n    type: write\n    source: v2\n    write_target: {type: streaming_table, catalog: \"${catalog}\", schema: \"${schema}\", table: orders}\n")], code: "LHP-CFG-004", at: "pipelines/bronze/orders.yaml:17:14", says: "created by both `w` and `write_orders`" },
+    // Reference: rejects, LHP-VAL-009 "Table creation validation failed".
+    Case { name: "table_without_creator", files: &[("pipelines/bronze/orders.yaml", ORDERS_APPEND_ONLY)], code: "LHP-VAL-009", at: "pipelines/bronze/orders.yaml:17:14", says: "no write creates it" },
     // Reference: PyYAML's safe loader refuses unknown tags (LHP-CFG-009).
     Case { name: "unknown_tag", files: &[("pipelines/bronze/x.yaml", b"pipeline: !python/name:os.system p\nflowgroup: x\n")], code: "LHP-CFG-009", at: "pipelines/bronze/x.yaml:1:", says: "not supported" },
 ];

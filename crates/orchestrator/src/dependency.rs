@@ -265,3 +265,92 @@ pub fn check_pipeline(flowgroups: &[&Value], problems: &mut Vec<Diagnostic>) {
         }
     }
 }
+
+/// Across one pipeline: every table written must be created by exactly one write (a
+/// materialized view, a `snapshot_cdc` or `replace` write, or a write with `create_table`,
+/// which is the default); further writes append with `create_table: false`.
+pub fn check_tables(flowgroups: &[&Value], problems: &mut Vec<Diagnostic>) {
+    struct Writer {
+        action: String,
+        creates: bool,
+        span: Span,
+    }
+    let mut tables: BTreeMap<String, Vec<Writer>> = BTreeMap::new();
+    for flowgroup in flowgroups {
+        let actions = flowgroup
+            .as_map()
+            .and_then(|m| m.get("actions"))
+            .and_then(Value::as_seq)
+            .unwrap_or_default();
+        for action in actions {
+            let Some(fields) = action.as_map() else {
+                continue;
+            };
+            if fields.get("type").and_then(Value::as_str) != Some("write") {
+                continue;
+            }
+            let Some(target) = fields.get("write_target").and_then(Value::as_map) else {
+                continue;
+            };
+            let kind = target.get("type").and_then(Value::as_str);
+            if !matches!(kind, Some("streaming_table" | "materialized_view")) {
+                continue;
+            }
+            let Some(table) = target.get("table").and_then(Value::as_str) else {
+                continue;
+            };
+            let part = |k: &str| target.get(k).and_then(Value::as_str).unwrap_or_default();
+            let name = match (part("catalog"), part("schema")) {
+                (c, s) if !c.is_empty() && !s.is_empty() => format!("{c}.{s}.{table}"),
+                (_, s) if !s.is_empty() => format!("{s}.{table}"),
+                _ => table.to_owned(),
+            };
+            let mode = target.get("mode").and_then(Value::as_str);
+            let creates = kind == Some("materialized_view")
+                || matches!(mode, Some("snapshot_cdc" | "replace"))
+                || target
+                    .get("create_table")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(true);
+            let span = target.get("table").map_or(action.span, |t| t.span);
+            let action_name = fields
+                .get("name")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned();
+            tables.entry(name).or_default().push(Writer {
+                action: action_name,
+                creates,
+                span,
+            });
+        }
+    }
+    for (table, writers) in &tables {
+        let creators: Vec<&Writer> = writers.iter().filter(|w| w.creates).collect();
+        match creators.as_slice() {
+            [] => problems.push(
+                Diagnostic::error(
+                    "LHP-VAL-009",
+                    format!("table `{table}` is written but no write creates it"),
+                )
+                .at(writers[0].span)
+                .hint(
+                    "one of its writes must create it: drop `create_table: false` from one of them",
+                ),
+            ),
+            [_] => {}
+            [first, rest @ ..] => {
+                for other in rest {
+                    problems.push(
+                        Diagnostic::error(
+                            "LHP-CFG-004",
+                            format!("table `{table}` is created by both `{}` and `{}`", first.action, other.action),
+                        )
+                        .at(other.span)
+                        .hint("let one write create it and give the others `create_table: false` (they then append)"),
+                    );
+                }
+            }
+        }
+    }
+}

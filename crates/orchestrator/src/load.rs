@@ -127,7 +127,21 @@ pub fn load_project(root: &Path, options: &LoadOptions<'_>) -> LoadedProject {
         );
         raw.extend(expand(&blueprints, &instances, problems));
     }
+    let before = problems
+        .iter()
+        .filter(|p| p.severity == Severity::Error)
+        .count();
     check_unique_flowgroups(&raw, &project.sources, problems);
+    if problems
+        .iter()
+        .filter(|p| p.severity == Severity::Error)
+        .count()
+        > before
+    {
+        // As the reference's preflight: with flowgroups defined twice, nothing after is meaningful.
+        project.config = Some(config);
+        return project;
+    }
 
     let mut templates: BTreeMap<String, Option<Template>> = BTreeMap::new();
     for flowgroup in raw {
@@ -165,6 +179,7 @@ pub fn load_project(root: &Path, options: &LoadOptions<'_>) -> LoadedProject {
     }
     for flowgroups in by_pipeline.values() {
         crate::dependency::check_pipeline(flowgroups, &mut project.diagnostics);
+        crate::dependency::check_tables(flowgroups, &mut project.diagnostics);
     }
     project.config = Some(config);
     project
