@@ -429,6 +429,11 @@ fn resolve(
     if failed(problems) {
         return None;
     }
+    // The variables have been applied; their own text (which may hold `%{...}`) is not part
+    // of what the flowgroup means, and the reference does not check it either.
+    if let ValueKind::Map(map) = &mut value.kind {
+        map.retain(|key, _| key.as_str() != Some("variables"));
+    }
 
     // Template: its actions come after the flowgroup's own; its presets before the flowgroup's.
     let mut preset_names: Vec<(String, Span)> = Vec::new();

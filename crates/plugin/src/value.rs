@@ -122,6 +122,11 @@ impl Map {
         &mut self.entries
     }
 
+    /// Keeps only the entries for which `keep` is true.
+    pub fn retain(&mut self, mut keep: impl FnMut(&Value, &Value) -> bool) {
+        self.entries.retain(|(key, value)| keep(key, value));
+    }
+
     /// Number of entries, duplicates included.
     pub fn len(&self) -> usize {
         self.entries.len()
