@@ -18,7 +18,9 @@ actions:
     type: load
     source:
       type: delta
-      table: \"${catalog}.${schema}.orders_raw\"
+      catalog: \"${catalog}\"
+      schema: \"${schema}\"
+      table: orders_raw
     target: v_orders
   - name: write_orders
     type: write
@@ -109,10 +111,7 @@ fn validate_works_from_a_subdirectory_and_says_when_there_is_no_project() {
 
 #[test]
 fn warnings_pass_unless_strict() {
-    let bare = ORDERS.replace(
-        "\"${catalog}.${schema}.orders_raw\"",
-        "\"{catalog}.${schema}.orders_raw\"",
-    );
+    let bare = ORDERS.replacen("\"${catalog}\"", "\"{catalog}\"", 1);
     let project = Project::new(
         "strict",
         &[("pipelines/bronze/orders.yaml", bare.as_bytes())],
@@ -121,7 +120,7 @@ fn warnings_pass_unless_strict() {
     assert_eq!(code, 0, "{stderr}");
     assert!(stderr.contains("warning[LHP-DEPR-001]"), "{stderr}");
     assert!(
-        stderr.contains("--> pipelines/bronze/orders.yaml:8:15"),
+        stderr.contains("--> pipelines/bronze/orders.yaml:8:17"),
         "{stderr}"
     );
     let (code, _) = project.validate(&["--strict"]);
@@ -148,7 +147,7 @@ fn an_include_pattern_that_selects_nothing_is_a_warning_at_the_pattern() {
 
 #[test]
 fn side_files_that_exist_pass() {
-    let flowgroup = b"pipeline: p\nflowgroup: x\nactions:\n  - {name: l, type: load, source: {type: sql, sql_path: sql/orders.sql}, target: v}\n  - {name: w, type: write, source: v, write_target: {type: streaming_table, table: t}}\n";
+    let flowgroup = b"pipeline: p\nflowgroup: x\nactions:\n  - {name: l, type: load, source: {type: sql, sql_path: sql/orders.sql}, target: v}\n  - {name: w, type: write, source: v, write_target: {type: streaming_table, catalog: c, schema: s, table: t}}\n";
     let project = Project::new(
         "sidefiles",
         &[
@@ -163,7 +162,7 @@ fn side_files_that_exist_pass() {
 #[test]
 fn a_view_nothing_produces_is_a_warning_not_an_error() {
     // The reference takes such a name for an external table, so it is only a warning here.
-    let flowgroup = b"pipeline: p\nflowgroup: x\nactions:\n  - {name: l, type: load, source: {type: delta, table: t}, target: v}\n  - {name: w, type: write, source: v_typo, write_target: {type: streaming_table, table: t}}\n";
+    let flowgroup = b"pipeline: p\nflowgroup: x\nactions:\n  - {name: l, type: load, source: {type: delta, catalog: c, schema: s, table: t}, target: v}\n  - {name: w, type: write, source: v_typo, write_target: {type: streaming_table, catalog: c, schema: s, table: t}}\n";
     let project = Project::new("view", &[("pipelines/bronze/x.yaml", flowgroup)]);
     let (code, stderr) = project.validate(&[]);
     assert_eq!(code, 0, "{stderr}");
@@ -174,6 +173,29 @@ fn a_view_nothing_produces_is_a_warning_not_an_error() {
     );
     let (code, _) = project.validate(&["--strict"]);
     assert_eq!(code, 1);
+}
+
+#[test]
+fn test_actions_are_checked_only_with_include_tests() {
+    // The reference drops test actions unless --include-tests, so their mistakes only count then.
+    let with_test = format!("{ORDERS}  - name: orders_unique\n    type: test\n    test_type: uniquness\n    source: v_orders\n");
+    let project = Project::new(
+        "tests",
+        &[("pipelines/bronze/orders.yaml", with_test.as_bytes())],
+    );
+    let (code, stderr) = project.validate(&[]);
+    assert_eq!(code, 0, "{stderr}");
+    let (code, stderr) = project.validate(&["--include-tests"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("unknown test type \"uniquness\"")
+            && stderr.contains("did you mean `uniqueness`?"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("--> pipelines/bronze/orders.yaml:22:16"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -198,25 +220,27 @@ struct Case {
     says: &'static str,
 }
 
-const ORDERS_APPEND_ONLY: &[u8] = b"pipeline: bronze\nflowgroup: orders\nactions:\n  - name: load_orders\n    type: load\n    source:\n      type: delta\n      table: \"${catalog}.${schema}.orders_raw\"\n    target: v_orders\n  - name: write_orders\n    type: write\n    source: v_orders\n    write_target:\n      type: streaming_table\n      create_table: false\n      catalog: \"${catalog}\"\n      table: orders\n";
+const ORDERS_APPEND_ONLY: &[u8] = b"pipeline: bronze\nflowgroup: orders\nactions:\n  - name: load_orders\n    type: load\n    source:\n      type: delta\n      catalog: \"${catalog}\"\n      schema: \"${schema}\"\n      table: orders_raw\n    target: v_orders\n  - name: write_orders\n    type: write\n    source: v_orders\n    write_target:\n      type: streaming_table\n      create_table: false\n      catalog: \"${catalog}\"\n      schema: \"${schema}\"\n      table: orders\n";
 
-const FULL_WITH_SQL_PATH: &[u8] = b"pipeline: p\nflowgroup: x\nactions:\n  - {name: l, type: load, source: {type: delta, table: t}, target: v}\n  - name: t\n    type: transform\n    transform_type: sql\n    source: v\n    sql_path: sql/clean_orders.sql\n    target: v_clean\n  - {name: w, type: write, source: v_clean, write_target: {type: streaming_table, table: t}}\n";
+const FULL_WITH_BAD_TRANSFORM: &[u8] = b"pipeline: p\nflowgroup: x\nactions:\n  - {name: l, type: load, source: {type: delta, catalog: c, schema: s, table: t}, target: v}\n  - name: t\n    type: transform\n    transform_type: sqll\n    source: v\n    sql: SELECT 1\n    target: v_clean\n  - {name: w, type: write, source: v_clean, write_target: {type: streaming_table, catalog: c, schema: s, table: t}}\n";
 
-const BP: &str = "name: site\nparameters:\n  - {name: site, required: true}\nflowgroups:\n  - pipeline: sites\n    flowgroup: \"site_%{site}\"\n    actions: [{name: a, type: load, source: {type: delta, table: t}, target: v}]\n";
+const FULL_WITH_SQL_PATH: &[u8] = b"pipeline: p\nflowgroup: x\nactions:\n  - {name: l, type: load, source: {type: delta, catalog: c, schema: s, table: t}, target: v}\n  - name: t\n    type: transform\n    transform_type: sql\n    source: v\n    sql_path: sql/clean_orders.sql\n    target: v_clean\n  - {name: w, type: write, source: v_clean, write_target: {type: streaming_table, catalog: c, schema: s, table: t}}\n";
+
+const BP: &str = "name: site\nparameters:\n  - {name: site, required: true}\nflowgroups:\n  - pipeline: sites\n    flowgroup: \"site_%{site}\"\n    actions: [{name: a, type: load, source: {type: delta, catalog: c, schema: s, table: t}, target: v}]\n";
 
 const CASES: &[Case] = &[
     // Reference: rejects, LHP-ACT-001 with a did-you-mean [checked].
     Case { name: "action_type_typo", files: &[("pipelines/bronze/x.yaml", b"pipeline: p\nflowgroup: x\nactions:\n  - name: a\n    type: lod\n")], code: "LHP-ACT-001", at: "pipelines/bronze/x.yaml:5:11", says: "did you mean `load`?" },
     // Reference: rejects, LHP-CFG-010 [checked].
-    Case { name: "unresolved_token", files: &[("pipelines/bronze/x.yaml", b"pipeline: p\nflowgroup: x\nactions:\n  - name: a\n    type: load\n    source: {type: delta, table: \"${catalg}.t\"}\n    target: v\n")], code: "LHP-CFG-010", at: "pipelines/bronze/x.yaml:6:34", says: "did you mean `catalog`?" },
+    Case { name: "unresolved_token", files: &[("pipelines/bronze/x.yaml", b"pipeline: p\nflowgroup: x\nactions:\n  - name: a\n    type: load\n    source: {type: delta, catalog: \"${catalg}\", schema: s, table: t}\n    target: v\n")], code: "LHP-CFG-010", at: "pipelines/bronze/x.yaml:6:36", says: "did you mean `catalog`?" },
     // Reference: rejects, but as an internal error (pydantic, LHP-GEN-902, exit 3, with a traceback).
     Case { name: "missing_pipeline", files: &[("pipelines/bronze/x.yaml", b"flowgroup: x\nactions: []\n")], code: "LHP-CFG-009", at: "pipelines/bronze/x.yaml:1:1", says: "has no `pipeline`" },
     // Reference: rejects as LHP-GEN-902 (exit 3).
     Case { name: "action_without_name", files: &[("pipelines/bronze/x.yaml", b"pipeline: p\nflowgroup: x\nactions:\n  - type: load\n")], code: "LHP-CFG-009", at: "pipelines/bronze/x.yaml:4:5", says: "has no `name`" },
     // Reference: rejects, LHP-VAL-007 "Duplicate action name".
-    Case { name: "duplicate_action", files: &[("pipelines/bronze/orders.yaml", b"pipeline: bronze\nflowgroup: orders\nactions:\n  - {name: a, type: load, source: {type: delta, table: t}, target: v1}\n  - {name: a, type: load, source: {type: delta, table: t}, target: v2}\n")], code: "LHP-VAL-007", at: "pipelines/bronze/orders.yaml:5:12", says: "two actions are named `a`" },
+    Case { name: "duplicate_action", files: &[("pipelines/bronze/orders.yaml", b"pipeline: bronze\nflowgroup: orders\nactions:\n  - {name: a, type: load, source: {type: delta, catalog: c, schema: s, table: t}, target: v1}\n  - {name: a, type: load, source: {type: delta, catalog: c, schema: s, table: t}, target: v2}\n")], code: "LHP-VAL-007", at: "pipelines/bronze/orders.yaml:5:12", says: "two actions are named `a`" },
     // Reference: rejects, LHP-VAL-007 "Duplicate target name" [checked].
-    Case { name: "duplicate_target", files: &[("pipelines/bronze/orders.yaml", b"pipeline: bronze\nflowgroup: orders\nactions:\n  - {name: a, type: load, source: {type: delta, table: t}, target: v}\n  - {name: b, type: load, source: {type: delta, table: t}, target: v}\n")], code: "LHP-VAL-007", at: "pipelines/bronze/orders.yaml:5:68", says: "both produce the view `v`" },
+    Case { name: "duplicate_target", files: &[("pipelines/bronze/orders.yaml", b"pipeline: bronze\nflowgroup: orders\nactions:\n  - {name: a, type: load, source: {type: delta, catalog: c, schema: s, table: t}, target: v}\n  - {name: b, type: load, source: {type: delta, catalog: c, schema: s, table: t}, target: v}\n")], code: "LHP-VAL-007", at: "pipelines/bronze/orders.yaml:5:91", says: "both produce the view `v`" },
     // Reference: rejects, LHP-CFG-005 "Empty flowgroup file" [checked].
     Case { name: "empty_file", files: &[("pipelines/bronze/x.yaml", b"# nothing here\n")], code: "LHP-CFG-005", at: "pipelines/bronze/x.yaml:1:1", says: "is empty" },
     // Reference: rejects, LHP-CFG-009 [checked].
@@ -230,7 +254,7 @@ const CASES: &[Case] = &[
     // Reference: rejects, LHP-CFG-040.
     Case { name: "blueprint_in_pipelines", files: &[("pipelines/bronze/x.yaml", b"name: bp\nparameters: []\nflowgroups: []\n")], code: "LHP-CFG-040", at: "pipelines/bronze/x.yaml:1:1", says: "blueprint" },
     // Reference: rejects, LHP-ACT-001 "Unknown preset".
-    Case { name: "unknown_preset", files: &[("presets/bronze.yaml", b"name: bronze_layer\ndefaults: {}\n"), ("pipelines/bronze/x.yaml", b"pipeline: p\nflowgroup: x\npresets: [bronze_layr]\nactions: [{name: a, type: load, source: {type: delta, table: t}, target: v}]\n")], code: "LHP-ACT-001", at: "pipelines/bronze/x.yaml:3:11", says: "did you mean `bronze_layer`?" },
+    Case { name: "unknown_preset", files: &[("presets/bronze.yaml", b"name: bronze_layer\ndefaults: {}\n"), ("pipelines/bronze/x.yaml", b"pipeline: p\nflowgroup: x\npresets: [bronze_layr]\nactions: [{name: a, type: load, source: {type: delta, catalog: c, schema: s, table: t}, target: v}]\n")], code: "LHP-ACT-001", at: "pipelines/bronze/x.yaml:3:11", says: "did you mean `bronze_layer`?" },
     // Reference: rejects, LHP-DEP-022.
     Case { name: "circular_presets", files: &[("presets/a.yaml", b"name: a\nextends: b\n"), ("presets/b.yaml", b"name: b\nextends: a\n"), ("pipelines/bronze/x.yaml", b"pipeline: p\nflowgroup: x\npresets: [a]\nactions: [{name: a, type: load}]\n")], code: "LHP-DEP-022", at: "presets/b.yaml:2:10", says: "a -> b -> a" },
     // Reference: rejects, LHP-CFG-027 with close matches.
@@ -282,17 +306,27 @@ const CASES: &[Case] = &[
     // only when generating, we check it here too.
     Case { name: "missing_sql_file", files: &[("pipelines/bronze/x.yaml", FULL_WITH_SQL_PATH)], code: "LHP-IO-001", at: "pipelines/bronze/x.yaml:9:15", says: "does not exist" },
     // Reference: rejects (module_path must exist under the project root).
-    Case { name: "missing_python_module", files: &[("pipelines/bronze/x.yaml", b"pipeline: p\nflowgroup: x\nactions:\n  - {name: l, type: load, source: {type: python, module_path: py/orders.py}, target: v}\n  - {name: w, type: write, source: v, write_target: {type: streaming_table, table: t}}\n")], code: "LHP-IO-001", at: "pipelines/bronze/x.yaml:4:63", says: "`module_path`" },
+    Case { name: "missing_python_module", files: &[("pipelines/bronze/x.yaml", b"pipeline: p\nflowgroup: x\nactions:\n  - {name: l, type: load, source: {type: python, module_path: py/orders.py}, target: v}\n  - {name: w, type: write, source: v, write_target: {type: streaming_table, catalog: c, schema: s, table: t}}\n")], code: "LHP-IO-001", at: "pipelines/bronze/x.yaml:4:63", says: "`module_path`" },
     // Reference: rejects, LHP-VAL-007 "FlowGroup must have at least one Write action".
-    Case { name: "no_write_action", files: &[("pipelines/bronze/x.yaml", b"pipeline: p\nflowgroup: x\nactions:\n  - {name: l, type: load, source: {type: delta, table: t}, target: v}\n")], code: "LHP-VAL-007", at: "pipelines/bronze/x.yaml:1:1", says: "no write action" },
+    Case { name: "no_write_action", files: &[("pipelines/bronze/x.yaml", b"pipeline: p\nflowgroup: x\nactions:\n  - {name: l, type: load, source: {type: delta, catalog: c, schema: s, table: t}, target: v}\n")], code: "LHP-VAL-007", at: "pipelines/bronze/x.yaml:1:1", says: "no write action" },
     // Reference: rejects, LHP-VAL-007 "Circular dependency detected".
-    Case { name: "dependency_cycle", files: &[("pipelines/bronze/x.yaml", b"pipeline: p\nflowgroup: x\nactions:\n  - {name: l, type: load, source: {type: delta, table: t}, target: v0}\n  - {name: a, type: transform, transform_type: sql, source: vb, target: va, sql: x}\n  - {name: b, type: transform, transform_type: sql, source: va, target: vb, sql: x}\n  - {name: w, type: write, source: va, write_target: {type: streaming_table, table: t}}\n")], code: "LHP-VAL-007", at: "pipelines/bronze/x.yaml:5:5", says: "a -> b -> a" },
+    Case { name: "dependency_cycle", files: &[("pipelines/bronze/x.yaml", b"pipeline: p\nflowgroup: x\nactions:\n  - {name: l, type: load, source: {type: delta, catalog: c, schema: s, table: t}, target: v0}\n  - {name: a, type: transform, transform_type: sql, source: vb, target: va, sql: x}\n  - {name: b, type: transform, transform_type: sql, source: va, target: vb, sql: x}\n  - {name: w, type: write, source: va, write_target: {type: streaming_table, catalog: c, schema: s, table: t}}\n")], code: "LHP-VAL-007", at: "pipelines/bronze/x.yaml:5:5", says: "a -> b -> a" },
     // Reference: rejects, LHP-VAL-007 "Unused transform action" [checked].
-    Case { name: "unused_transform", files: &[("pipelines/bronze/x.yaml", b"pipeline: p\nflowgroup: x\nactions:\n  - {name: l, type: load, source: {type: delta, table: t}, target: v}\n  - {name: t, type: transform, transform_type: sql, source: v, target: v_clean, sql: x}\n  - {name: w, type: write, source: v, write_target: {type: streaming_table, table: t}}\n")], code: "LHP-VAL-007", at: "pipelines/bronze/x.yaml:5:72", says: "no action in this flowgroup reads it" },
+    Case { name: "unused_transform", files: &[("pipelines/bronze/x.yaml", b"pipeline: p\nflowgroup: x\nactions:\n  - {name: l, type: load, source: {type: delta, catalog: c, schema: s, table: t}, target: v}\n  - {name: t, type: transform, transform_type: sql, source: v, target: v_clean, sql: x}\n  - {name: w, type: write, source: v, write_target: {type: streaming_table, catalog: c, schema: s, table: t}}\n")], code: "LHP-VAL-007", at: "pipelines/bronze/x.yaml:5:72", says: "no action in this flowgroup reads it" },
     // Reference: rejects, LHP-CFG-004 "Multiple table creators detected".
-    Case { name: "two_table_creators", files: &[("pipelines/bronze/copy.yaml", b"pipeline: bronze\nflowgroup: orders_copy\nactions:\n  - {name: l, type: load, source: {type: delta, table: t}, target: v2}\n  - name: w\n    type: write\n    source: v2\n    write_target: {type: streaming_table, catalog: \"${catalog}\", schema: \"${schema}\", table: orders}\n")], code: "LHP-CFG-004", at: "pipelines/bronze/orders.yaml:17:14", says: "created by both `w` and `write_orders`" },
+    Case { name: "two_table_creators", files: &[("pipelines/bronze/copy.yaml", b"pipeline: bronze\nflowgroup: orders_copy\nactions:\n  - {name: l, type: load, source: {type: delta, catalog: c, schema: s, table: t}, target: v2}\n  - name: w\n    type: write\n    source: v2\n    write_target: {type: streaming_table, catalog: \"${catalog}\", schema: \"${schema}\", table: orders}\n")], code: "LHP-CFG-004", at: "pipelines/bronze/orders.yaml:19:14", says: "created by both `w` and `write_orders`" },
     // Reference: rejects, LHP-VAL-009 "Table creation validation failed".
-    Case { name: "table_without_creator", files: &[("pipelines/bronze/orders.yaml", ORDERS_APPEND_ONLY)], code: "LHP-VAL-009", at: "pipelines/bronze/orders.yaml:17:14", says: "no write creates it" },
+    Case { name: "table_without_creator", files: &[("pipelines/bronze/orders.yaml", ORDERS_APPEND_ONLY)], code: "LHP-VAL-009", at: "pipelines/bronze/orders.yaml:20:14", says: "no write creates it" },
+    // Reference: rejects, LHP-CFG-001 "Unknown field 'tabel' in load source (delta)" [checked].
+    Case { name: "unknown_source_field", files: &[("pipelines/bronze/x.yaml", b"pipeline: p\nflowgroup: x\nactions:\n  - {name: l, type: load, source: {type: delta, catalog: c, schema: s, tabel: t}, target: v}\n  - {name: w, type: write, source: v, write_target: {type: streaming_table, catalog: c, schema: s, table: t}}\n")], code: "LHP-CFG-001", at: "pipelines/bronze/x.yaml:4:72", says: "did you mean `table`?" },
+    // Reference: rejects (cloudfiles needs path and format).
+    Case { name: "cloudfiles_without_path", files: &[("pipelines/bronze/x.yaml", b"pipeline: p\nflowgroup: x\nactions:\n  - {name: l, type: load, source: {type: cloudfiles, format: json}, target: v}\n  - {name: w, type: write, source: v, write_target: {type: streaming_table, catalog: c, schema: s, table: t}}\n")], code: "LHP-VAL-007", at: "pipelines/bronze/x.yaml:4:35", says: "a cloudfiles source needs `path`" },
+    // Reference: rejects (unknown write target type).
+    Case { name: "unknown_write_type", files: &[("pipelines/bronze/x.yaml", b"pipeline: p\nflowgroup: x\nactions:\n  - {name: l, type: load, source: {type: delta, catalog: c, schema: s, table: t}, target: v}\n  - {name: w, type: write, source: v, write_target: {type: streaming_tabel, catalog: c, schema: s, table: t}}\n")], code: "LHP-VAL-007", at: "pipelines/bronze/x.yaml:5:60", says: "did you mean `streaming_table`?" },
+    // Reference: rejects (a kafka source takes exactly one of subscribe / subscribePattern / assign).
+    Case { name: "kafka_two_subscriptions", files: &[("pipelines/bronze/x.yaml", b"pipeline: p\nflowgroup: x\nactions:\n  - {name: l, type: load, source: {type: kafka, bootstrap_servers: b, subscribe: t, assign: a}, target: v}\n  - {name: w, type: write, source: v, write_target: {type: streaming_table, catalog: c, schema: s, table: t}}\n")], code: "LHP-VAL-007", at: "pipelines/bronze/x.yaml:4:35", says: "exactly one of `subscribe`" },
+    // Reference: rejects (transform_type must be one of sql, python, data_quality, temp_table, schema).
+    Case { name: "unknown_transform_type", files: &[("pipelines/bronze/x.yaml", FULL_WITH_BAD_TRANSFORM)], code: "LHP-VAL-007", at: "pipelines/bronze/x.yaml:7:21", says: "did you mean `sql`?" },
     // Reference: PyYAML's safe loader refuses unknown tags (LHP-CFG-009).
     Case { name: "unknown_tag", files: &[("pipelines/bronze/x.yaml", b"pipeline: !python/name:os.system p\nflowgroup: x\n")], code: "LHP-CFG-009", at: "pipelines/bronze/x.yaml:1:", says: "not supported" },
 ];

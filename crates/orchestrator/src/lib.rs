@@ -13,6 +13,7 @@
 pub mod blueprint;
 pub mod dependency;
 mod diagnostic;
+pub mod fields;
 pub mod flowgroup;
 pub mod load;
 pub mod pattern;

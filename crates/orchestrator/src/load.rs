@@ -503,6 +503,7 @@ fn resolve(
         );
     }
     check_actions(&value, problems);
+    crate::fields::check_actions(&value, problems);
     if !failed(problems) {
         crate::dependency::check_flowgroup(&value, problems);
     }
