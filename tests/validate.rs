@@ -327,6 +327,12 @@ const CASES: &[Case] = &[
     Case { name: "kafka_two_subscriptions", files: &[("pipelines/bronze/x.yaml", b"pipeline: p\nflowgroup: x\nactions:\n  - {name: l, type: load, source: {type: kafka, bootstrap_servers: b, subscribe: t, assign: a}, target: v}\n  - {name: w, type: write, source: v, write_target: {type: streaming_table, catalog: c, schema: s, table: t}}\n")], code: "LHP-VAL-007", at: "pipelines/bronze/x.yaml:4:35", says: "exactly one of `subscribe`" },
     // Reference: rejects (transform_type must be one of sql, python, data_quality, temp_table, schema).
     Case { name: "unknown_transform_type", files: &[("pipelines/bronze/x.yaml", FULL_WITH_BAD_TRANSFORM)], code: "LHP-VAL-007", at: "pipelines/bronze/x.yaml:7:21", says: "did you mean `sql`?" },
+    // Reference: rejects, LHP-CFG-007 (an enabled event_log needs catalog and schema).
+    Case { name: "event_log_without_schema", files: &[("lhp.yaml", b"name: shop\nevent_log:\n  catalog: ops\n")], code: "LHP-CFG-007", at: "lhp.yaml:3:3", says: "needs `catalog` and `schema`" },
+    // Reference: rejects, LHP-CFG-003 (a column is an expression or a mapping).
+    Case { name: "metadata_column_shape", files: &[("lhp.yaml", b"name: shop\noperational_metadata:\n  columns:\n    _loaded_at: [now]\n")], code: "LHP-CFG-003", at: "lhp.yaml:4:17", says: "an expression or a mapping" },
+    // Reference: ignores a `plugins:` section (it has none); ours checks its settings.
+    Case { name: "plugins_typo", files: &[("lhp.yaml", b"name: shop\nplugins:\n  directorys: [plugins]\n")], code: "LHP-CFG-009", at: "lhp.yaml:3:3", says: "did you mean `directories`?" },
     // Reference: PyYAML's safe loader refuses unknown tags (LHP-CFG-009).
     Case { name: "unknown_tag", files: &[("pipelines/bronze/x.yaml", b"pipeline: !python/name:os.system p\nflowgroup: x\n")], code: "LHP-CFG-009", at: "pipelines/bronze/x.yaml:1:", says: "not supported" },
 ];

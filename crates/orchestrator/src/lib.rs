@@ -20,6 +20,7 @@ pub mod pattern;
 pub mod preset;
 pub mod project;
 mod pyliteral;
+pub mod settings;
 pub mod substitution;
 pub mod template;
 pub mod version;

@@ -27,6 +27,8 @@ pub struct ProjectConfig {
     pub blueprint_include: Vec<String>,
     /// `instance_include`: blueprint instance files, relative to the root.
     pub instance_include: Vec<String>,
+    /// `operational_metadata`, `event_log` and `plugins`, read and checked.
+    pub settings: crate::settings::ProjectSettings,
     /// The whole file, for the sections read by later stages (`operational_metadata`,
     /// `event_log`, `plugins`, ...). `None` when the file is empty of settings.
     pub document: Option<Value>,
@@ -119,6 +121,7 @@ pub fn load_project_config(
     if let Some(required) = map.and_then(|m| m.get("required_lhp_version")) {
         check_required_version(required, &env_var, &mut errors, &mut warnings);
     }
+    let settings = crate::settings::read_settings(map, &mut errors);
     if !errors.is_empty() {
         return Err(errors);
     }
@@ -129,6 +132,7 @@ pub fn load_project_config(
         include,
         blueprint_include,
         instance_include,
+        settings,
         document: map.is_some().then_some(document.clone()),
         file,
     };

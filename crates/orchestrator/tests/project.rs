@@ -213,3 +213,27 @@ fn a_blueprint_instance_is_recognised_and_left_to_the_blueprints() {
         FileContent::BlueprintInstance
     ));
 }
+
+#[test]
+fn project_settings_are_read_into_types() {
+    let yaml = "name: demo\noperational_metadata:\n  columns:\n    _ingested_at: \"current_timestamp()\"\n    _file:\n      expression: \"F.col('_metadata.file_path')\"\n      applies_to: [view, streaming_table]\n      additional_imports: [\"from pyspark.sql import functions as F\"]\nevent_log:\n  catalog: ops\n  schema: logs\n  name_suffix: _events\nplugins:\n  enabled: false\n  commands: [lhp-plugin-kafka]\n  config:\n    kafka: {brokers: \"${brokers}\"}\n";
+    let (config, _) = config("settings", yaml, false).unwrap();
+    let settings = &config.settings;
+    assert_eq!(settings.metadata_columns.len(), 2);
+    assert_eq!(
+        settings.metadata_columns[0].applies_to,
+        ["streaming_table", "materialized_view"]
+    );
+    assert_eq!(
+        settings.metadata_columns[1].applies_to,
+        ["view", "streaming_table"]
+    );
+    assert_eq!(settings.metadata_columns[1].additional_imports.len(), 1);
+    let event_log = settings.event_log.as_ref().unwrap();
+    assert!(event_log.enabled);
+    assert_eq!(event_log.name_suffix, "_events");
+    assert!(!settings.plugins.enabled);
+    assert_eq!(settings.plugins.directories, ["./plugins"]);
+    assert_eq!(settings.plugins.commands, ["lhp-plugin-kafka"]);
+    assert!(settings.plugins.config.contains_key("kafka"));
+}
