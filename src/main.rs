@@ -57,7 +57,7 @@ struct ValidateArgs {
     /// Keep test actions (they are left out otherwise).
     #[arg(long)]
     include_tests: bool,
-    /// Treat warnings as errors.
+    /// Treat warnings (deprecations) as errors; notes never fail.
     #[arg(long)]
     strict: bool,
     /// The project directory, or any directory inside it (default: the current one).
@@ -107,22 +107,29 @@ fn validate(args: &ValidateArgs) -> ExitCode {
         eprint!("{}", render(diagnostic, &project.sources, style));
         eprintln!();
     }
-    let errors = project
-        .diagnostics
-        .iter()
-        .filter(|d| d.severity == Severity::Error)
-        .count();
-    let warnings = project.diagnostics.len() - errors;
+    let count = |severity| {
+        project
+            .diagnostics
+            .iter()
+            .filter(|d| d.severity == severity)
+            .count()
+    };
+    let (errors, warnings, notes) = (
+        count(Severity::Error),
+        count(Severity::Warning),
+        count(Severity::Note),
+    );
     let pipelines: std::collections::BTreeSet<&str> = project
         .flowgroups
         .iter()
         .map(|f| f.pipeline.as_str())
         .collect();
     eprintln!(
-        "{} flowgroup(s) in {} pipeline(s) valid for env `{}` (format {FORMAT_VERSION}); {errors} error(s), {warnings} warning(s)",
+        "{} flowgroup(s) in {} pipeline(s) valid for env `{}` (format {FORMAT_VERSION}); {errors} error(s), {warnings} warning(s){}",
         project.flowgroups.len(),
         pipelines.len(),
-        args.env
+        args.env,
+        if notes > 0 { format!(", {notes} note(s)") } else { String::new() }
     );
     if errors > 0 || (args.strict && warnings > 0) {
         ExitCode::FAILURE

@@ -11,7 +11,7 @@ use crate::diagnostic::Diagnostic;
 use crate::flowgroup::{did_you_mean, RawFlowgroup};
 use crate::pattern::discover;
 use crate::pyliteral;
-use crate::substitution::{python_str, resolve_local_variables};
+use crate::substitution::{expand_among, python_str, resolve_local_variables};
 
 /// A blueprint: parameters and the flowgroup specs they fill in.
 #[derive(Debug, Clone)]
@@ -47,7 +47,7 @@ pub fn load_blueprints(
 ) -> BTreeMap<String, Blueprint> {
     let mut blueprints: BTreeMap<String, Blueprint> = BTreeMap::new();
     let mut first_seen: BTreeMap<String, Span> = BTreeMap::new();
-    for relative in discover(root, patterns).unwrap_or_default() {
+    for relative in discover(root, patterns, problems) {
         let Ok(bytes) = std::fs::read(root.join(&relative)) else {
             continue;
         };
@@ -241,7 +241,7 @@ pub fn parse_instance(
         }
         (None, Some(reference)) => {
             problems.push(
-                Diagnostic::warning(
+                Diagnostic::note(
                     "LHP-DEPR-005",
                     "the legacy instance form `blueprint:` with flat parameters is deprecated",
                 )
@@ -386,7 +386,11 @@ fn stamp(
     let at = instance.blueprint.1;
     let mut variables = Map::new();
     for (name, value) in parameters {
-        let text = python_str(value).unwrap_or_else(|| pyliteral::repr(value));
+        // Python's own str(): True/False, unlike substitution tokens.
+        let text = match value.kind {
+            ValueKind::Bool(b) => if b { "True" } else { "False" }.to_owned(),
+            _ => python_str(value).unwrap_or_else(|| pyliteral::repr(value)),
+        };
         if spec_map
             .get("variables")
             .and_then(Value::as_map)
@@ -402,6 +406,20 @@ fn stamp(
     if let Some(own) = spec_map.get("variables").and_then(Value::as_map) {
         for (key, value) in own.entries() {
             variables.push(key.clone(), value.clone());
+        }
+    }
+    // Expanded now: a spec's variables may use the parameters (the reference accepts that
+    // for blueprints, unlike in a flowgroup of its own).
+    let mut texts: BTreeMap<String, String> = variables
+        .iter_str()
+        .filter_map(|(k, v)| Some((k.to_owned(), v.as_str()?.to_owned())))
+        .collect();
+    expand_among(&mut texts);
+    for (key, value) in variables.entries_mut() {
+        if let (Some(name), ValueKind::String(text)) = (key.as_str(), &mut value.kind) {
+            if let Some(expanded) = texts.get(name) {
+                text.clone_from(expanded);
+            }
         }
     }
     let mut flowgroup = Map::new();

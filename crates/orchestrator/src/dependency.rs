@@ -253,7 +253,7 @@ pub fn check_pipeline(flowgroups: &[&Value], problems: &mut Vec<Diagnostic>) {
                         .and_then(|m| m.get("source"))
                         .map_or(info.span, |s| s.span);
                     problems.push(
-                        Diagnostic::warning(
+                        Diagnostic::note(
                             "LHP-DEP-101",
                             format!("`{}` reads `{source}`, which no action of this pipeline produces", info.name),
                         )

@@ -9,8 +9,11 @@ use lhp_plugin::Span;
 pub enum Severity {
     /// The project cannot be used as written.
     Error,
-    /// It works, but something is deprecated or suspicious (fails only under `--strict`).
+    /// It works, but something is deprecated (fails only under `--strict`, as the
+    /// reference's warnings do).
     Warning,
+    /// Worth knowing, and never a failure: things the reference accepts silently.
+    Note,
 }
 
 /// One problem, where it is, and what to do about it.
@@ -44,6 +47,14 @@ impl Diagnostic {
     pub fn warning(code: &'static str, message: impl Into<String>) -> Self {
         Self {
             severity: Severity::Warning,
+            ..Self::error(code, message)
+        }
+    }
+
+    /// A note.
+    pub fn note(code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            severity: Severity::Note,
             ..Self::error(code, message)
         }
     }

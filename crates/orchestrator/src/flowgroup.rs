@@ -278,7 +278,7 @@ fn check_shape(flowgroup: &RawFlowgroup, problems: &mut Vec<Diagnostic>) {
 
 /// A flowgroup name used twice in one file.
 fn check_unique_names(flowgroups: &[RawFlowgroup], problems: &mut Vec<Diagnostic>) {
-    let mut seen: Vec<(&str, Span)> = Vec::new();
+    let mut seen: std::collections::HashMap<&str, Span> = std::collections::HashMap::new();
     for flowgroup in flowgroups {
         let Some(map) = flowgroup.value.as_map() else {
             continue;
@@ -289,8 +289,8 @@ fn check_unique_names(flowgroups: &[RawFlowgroup], problems: &mut Vec<Diagnostic
         let Some(name) = name_value.as_str() else {
             continue;
         };
-        match seen.iter().find(|(n, _)| *n == name) {
-            Some((_, first)) => problems.push(
+        match seen.get(name) {
+            Some(first) => problems.push(
                 Diagnostic::error(
                     "LHP-VAL-013",
                     format!("flowgroup `{name}` is defined twice in this file"),
@@ -298,7 +298,9 @@ fn check_unique_names(flowgroups: &[RawFlowgroup], problems: &mut Vec<Diagnostic
                 .at(name_value.span)
                 .hint(format!("the first definition is on line {}", first.line)),
             ),
-            None => seen.push((name, name_value.span)),
+            None => {
+                seen.insert(name, name_value.span);
+            }
         }
     }
 }
@@ -306,9 +308,14 @@ fn check_unique_names(flowgroups: &[RawFlowgroup], problems: &mut Vec<Diagnostic
 /// The closest of `candidates` to `word`, if it is close enough to be a likely typo or an
 /// abbreviation (`params` for `parameters`).
 pub fn did_you_mean<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    // Names are short; a huge word cannot be a typo of one, and must not cost a huge table.
+    if word.len() > 128 {
+        return None;
+    }
     let word = word.to_lowercase();
     let typo = candidates
         .iter()
+        .filter(|c| c.len() <= 128)
         .map(|c| (edit_distance(&word, c), *c))
         .filter(|(distance, candidate)| *distance <= (candidate.chars().count() / 3).max(1))
         .min_by_key(|(distance, _)| *distance)

@@ -84,7 +84,7 @@ pub fn load_project(root: &Path, options: &LoadOptions<'_>) -> LoadedProject {
     let pipelines = root.join("pipelines");
     let mut raw: Vec<RawFlowgroup> = Vec::new();
     warn_idle_patterns(&config, &pipelines, problems);
-    for relative in discover(&pipelines, &config.include).unwrap_or_default() {
+    for relative in discover(&pipelines, &config.include, problems) {
         let path = Path::new("pipelines").join(&relative);
         let Some((file, documents)) = read_yaml(root, &path, &mut project.sources, problems) else {
             continue;
@@ -96,7 +96,7 @@ pub fn load_project(root: &Path, options: &LoadOptions<'_>) -> LoadedProject {
     }
     // Blueprint instances, found through `instance_include`, and their blueprints.
     let mut instances: Vec<Instance> = Vec::new();
-    for path in discover(root, &config.instance_include).unwrap_or_default() {
+    for path in discover(root, &config.instance_include, problems) {
         let Ok(bytes) = std::fs::read(root.join(&path)) else {
             continue;
         };
@@ -118,15 +118,14 @@ pub fn load_project(root: &Path, options: &LoadOptions<'_>) -> LoadedProject {
             instances.extend(parse_instance(file, documents, problems));
         }
     }
-    if !instances.is_empty() {
-        let blueprints = load_blueprints(
-            root,
-            &config.blueprint_include,
-            &mut project.sources,
-            problems,
-        );
-        raw.extend(expand(&blueprints, &instances, problems));
-    }
+    // Blueprints are read (and checked) even when no instance uses them, as in the reference.
+    let blueprints = load_blueprints(
+        root,
+        &config.blueprint_include,
+        &mut project.sources,
+        problems,
+    );
+    raw.extend(expand(&blueprints, &instances, problems));
     let before = problems
         .iter()
         .filter(|p| p.severity == Severity::Error)
@@ -143,7 +142,7 @@ pub fn load_project(root: &Path, options: &LoadOptions<'_>) -> LoadedProject {
         return project;
     }
 
-    let mut templates: BTreeMap<String, Option<Template>> = BTreeMap::new();
+    let mut templates: BTreeMap<String, Template> = BTreeMap::new();
     for flowgroup in raw {
         if options
             .pipeline
@@ -300,7 +299,7 @@ fn warn_idle_patterns(config: &ProjectConfig, pipelines: &Path, problems: &mut V
     else {
         return;
     };
-    let files = discover(pipelines, &[]).unwrap_or_default();
+    let files = discover(pipelines, &[], &mut Vec::new());
     for item in items {
         let Some(pattern) = item.as_str() else {
             continue;
@@ -310,7 +309,7 @@ fn warn_idle_patterns(config: &ProjectConfig, pipelines: &Path, problems: &mut V
         });
         if !selects {
             problems.push(
-                Diagnostic::warning(
+                Diagnostic::note(
                     "LHP-CFG-005",
                     format!("the include pattern {pattern:?} selects no file under pipelines/"),
                 )
@@ -409,7 +408,7 @@ fn resolve(
     options: &LoadOptions<'_>,
     substitutions: &Substitutions,
     presets: &crate::preset::Presets,
-    templates: &mut BTreeMap<String, Option<Template>>,
+    templates: &mut BTreeMap<String, Template>,
     sources: &mut Sources,
     secrets: &mut Vec<SecretRef>,
     problems: &mut Vec<Diagnostic>,
@@ -426,6 +425,18 @@ fn resolve(
     let start = errors_so_far(problems);
     let failed = |problems: &[Diagnostic]| errors_so_far(problems) > start;
     resolve_local_variables(&mut value, problems);
+    // The reference checks the variables' own text after using them, so a variable built
+    // from another variable is refused there; refuse it here too, saying so plainly.
+    for (span, name, used) in crate::substitution::variables_using_variables(&value) {
+        problems.push(
+            Diagnostic::error(
+                "LHP-CFG-010",
+                format!("variable `{name}` uses another variable, `%{{{used}}}`; lakehouse-plumber 0.9.3 refuses that"),
+            )
+            .at(span)
+            .hint("write the variable's value out in full"),
+        );
+    }
     if failed(problems) {
         return None;
     }
@@ -446,16 +457,20 @@ fn resolve(
             );
             return None;
         };
-        let template = templates
-            .entry(name.to_owned())
-            .or_insert_with(|| match load_template(root, name, used.span, sources) {
-                Ok(template) => Some(template),
+        // Only templates that load are kept: a failing one is reported at every use.
+        let template = match templates.get(name) {
+            Some(template) => template.clone(),
+            None => match load_template(root, name, used.span, sources) {
+                Ok(template) => {
+                    templates.insert(name.to_owned(), template.clone());
+                    template
+                }
                 Err(errors) => {
                     problems.extend(errors);
-                    None
+                    return None;
                 }
-            })
-            .clone()?;
+            },
+        };
         let actions = template.expand(map.get("template_parameters"), used.span, problems);
         if failed(problems) {
             return None;

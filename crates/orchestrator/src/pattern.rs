@@ -6,8 +6,9 @@
 //! `bronze_old/x.yaml`; `**/sub/*.yaml` selects nothing; a pattern without wildcards matches
 //! a file of that name anywhere; there is no `!` exclusion.
 
-use std::io;
 use std::path::{Path, PathBuf};
+
+use crate::diagnostic::Diagnostic;
 
 /// Why a pattern cannot be used.
 pub fn invalid_pattern(pattern: &str) -> Option<&'static str> {
@@ -70,11 +71,12 @@ pub fn matches_include(path: &str, pattern: &str) -> bool {
 
 /// The `.yaml` and `.yml` files under `base` selected by `patterns` (all of them when there
 /// are none), sorted as the reference sorts them: by path component. Directories are walked
-/// without following symbolic links.
-pub fn discover(base: &Path, patterns: &[String]) -> io::Result<Vec<PathBuf>> {
+/// without following symbolic links; one that cannot be read is skipped with a warning, as
+/// the reference's walk skips it, rather than losing every file.
+pub fn discover(base: &Path, patterns: &[String], problems: &mut Vec<Diagnostic>) -> Vec<PathBuf> {
     let mut found = Vec::new();
     if base.is_dir() {
-        walk(base, Path::new(""), &mut found)?;
+        walk(base, Path::new(""), &mut found, problems);
     }
     found.retain(|relative: &PathBuf| {
         patterns.is_empty() || {
@@ -83,21 +85,34 @@ pub fn discover(base: &Path, patterns: &[String]) -> io::Result<Vec<PathBuf>> {
         }
     });
     found.sort();
-    Ok(found)
+    found
 }
 
-fn walk(base: &Path, relative: &Path, found: &mut Vec<PathBuf>) -> io::Result<()> {
-    for entry in std::fs::read_dir(base.join(relative))? {
-        let entry = entry?;
-        let kind = entry.file_type()?;
+fn walk(base: &Path, relative: &Path, found: &mut Vec<PathBuf>, problems: &mut Vec<Diagnostic>) {
+    let entries = match std::fs::read_dir(base.join(relative)) {
+        Ok(entries) => entries,
+        Err(error) => {
+            problems.push(Diagnostic::warning(
+                "LHP-IO-001",
+                format!(
+                    "cannot read the directory {}: {error}; its files are left out",
+                    base.join(relative).display()
+                ),
+            ));
+            return;
+        }
+    };
+    for entry in entries.flatten() {
+        let Ok(kind) = entry.file_type() else {
+            continue;
+        };
         let path = relative.join(entry.file_name());
         if kind.is_dir() {
-            walk(base, &path, found)?;
+            walk(base, &path, found, problems);
         } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
             found.push(path);
         }
     }
-    Ok(())
 }
 
 /// One element of a compiled `fnmatch` pattern.

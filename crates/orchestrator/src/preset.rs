@@ -51,7 +51,7 @@ pub fn load_presets(root: &Path, sources: &mut Sources, problems: &mut Vec<Diagn
     for path in files {
         let relative = path.strip_prefix(root).unwrap_or(&path).to_path_buf();
         let Ok(bytes) = std::fs::read(&path) else {
-            problems.push(Diagnostic::warning(
+            problems.push(Diagnostic::note(
                 "LHP-IO-001",
                 format!("cannot read {}; preset skipped", relative.display()),
             ));
@@ -62,7 +62,7 @@ pub fn load_presets(root: &Path, sources: &mut Sources, problems: &mut Vec<Diagn
             Ok(mut documents) if documents.len() == 1 => documents.remove(0),
             Ok(documents) => {
                 problems.push(
-                    Diagnostic::warning(
+                    Diagnostic::note(
                         "LHP-CFG-009",
                         format!(
                             "a preset file holds one document, not {}; skipped",
@@ -75,25 +75,22 @@ pub fn load_presets(root: &Path, sources: &mut Sources, problems: &mut Vec<Diagn
             }
             Err(error) => {
                 problems.push(
-                    Diagnostic::warning(
-                        "LHP-CFG-009",
-                        format!("{}; preset skipped", error.message),
-                    )
-                    .at(error.span),
+                    Diagnostic::note("LHP-CFG-009", format!("{}; preset skipped", error.message))
+                        .at(error.span),
                 );
                 continue;
             }
         };
         let Some(map) = document.as_map() else {
             problems.push(
-                Diagnostic::warning("LHP-CFG-009", "a preset must be a mapping; skipped")
+                Diagnostic::note("LHP-CFG-009", "a preset must be a mapping; skipped")
                     .at(document.span),
             );
             continue;
         };
         let Some(name) = map.get("name").and_then(Value::as_str) else {
             problems.push(
-                Diagnostic::warning("LHP-CFG-009", "the preset has no `name`; skipped")
+                Diagnostic::note("LHP-CFG-009", "the preset has no `name`; skipped")
                     .at(document.span),
             );
             continue;
@@ -108,7 +105,7 @@ pub fn load_presets(root: &Path, sources: &mut Sources, problems: &mut Vec<Diagn
             .unwrap_or_else(|| Value::new(document.span, ValueKind::Map(Map::new())));
         if presets.by_name.contains_key(name) {
             problems.push(
-                Diagnostic::warning(
+                Diagnostic::note(
                     "LHP-CFG-009",
                     format!("preset `{name}` is declared again; this declaration wins"),
                 )
@@ -292,7 +289,7 @@ fn apply_to_action(action: &mut Value, defaults: &Map, problems: &mut Vec<Diagno
             for (name, value) in preset.iter_str() {
                 if !fields.contains_key(name) {
                     problems.push(
-                        Diagnostic::warning(
+                        Diagnostic::note(
                             "LHP-PRESET-002",
                             format!("a preset sets `{name}` on this transform; the reference 0.9.3 ignores transform presets"),
                         )
@@ -344,7 +341,7 @@ fn report_overridden(preset: &Value, explicit: &Value, path: &str, problems: &mu
     let (Some(p), Some(e)) = (preset.as_map(), explicit.as_map()) else {
         if preset.kind != explicit.kind {
             problems.push(
-                Diagnostic::warning(
+                Diagnostic::note(
                     "LHP-PRESET-001",
                     format!("`{path}` is set here and by a preset; this value is used, the reference 0.9.3 would use the preset's"),
                 )

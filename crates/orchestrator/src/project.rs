@@ -225,7 +225,7 @@ fn check_required_version(
         .is_some_and(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "1" | "true" | "yes"));
     if ignored {
         warnings.push(
-            Diagnostic::warning(
+            Diagnostic::note(
                 "LHP-CFG-007",
                 format!("version requirement `{spec}` not checked: LHP_IGNORE_VERSION is set"),
             )

@@ -18,6 +18,9 @@ use crate::diagnostic::Diagnostic;
 /// How many rounds of expansion a token's value gets (tokens may refer to tokens).
 const MAX_PASSES: usize = 10;
 
+/// The longest a token's value may grow by expansion.
+const MAX_TOKEN_BYTES: usize = 1 << 20;
+
 /// What a token stands for.
 #[derive(Debug, Clone, PartialEq)]
 pub enum TokenValue {
@@ -88,9 +91,12 @@ impl Substitutions {
             }
         }
         let secrets = root.and_then(|m| m.get("secrets")).and_then(Value::as_map);
+        // A null or blank default scope is no default scope.
         let default_scope = secrets
             .and_then(|s| s.get("default_scope"))
-            .and_then(python_str);
+            .filter(|v| !v.is_null())
+            .and_then(python_str)
+            .filter(|scope| !scope.trim().is_empty());
         let scope_aliases = secrets
             .and_then(|s| s.get("scopes"))
             .and_then(Value::as_map)
@@ -141,10 +147,17 @@ impl Substitutions {
                     settled = true;
                     break;
                 }
+                if next.len() > MAX_TOKEN_BYTES {
+                    problems.push(Diagnostic::error(
+                        "LHP-CFG-010",
+                        format!("token `{name}` expands to more than {MAX_TOKEN_BYTES} bytes (does it refer to itself?)"),
+                    ));
+                    break;
+                }
                 current = next;
             }
             if !settled {
-                problems.push(Diagnostic::warning(
+                problems.push(Diagnostic::note(
                     "LHP-CFG-010",
                     format!(
                         "token `{name}` still refers to other tokens after {MAX_PASSES} rounds of expansion (a cycle?)"
@@ -455,21 +468,7 @@ pub fn resolve_local_variables(flowgroup: &mut Value, problems: &mut Vec<Diagnos
     if values.is_empty() {
         return;
     }
-    // Variables may refer to each other.
-    for _ in 0..MAX_PASSES {
-        let snapshot = values.clone();
-        let mut changed = false;
-        for text in values.values_mut() {
-            let next = replace_percent(text, |name| snapshot.get(name).cloned());
-            if next != *text {
-                *text = next;
-                changed = true;
-            }
-        }
-        if !changed {
-            break;
-        }
-    }
+    expand_among(&mut values);
     let ValueKind::Map(map) = &mut flowgroup.kind else {
         return;
     };
@@ -490,6 +489,52 @@ pub fn resolve_local_variables(flowgroup: &mut Value, problems: &mut Vec<Diagnos
             .hint("define it under `variables:` in this flowgroup"),
         );
     }
+}
+
+/// Lets variables refer to each other: up to [`MAX_PASSES`] rounds, each value growing to at
+/// most [`MAX_TOKEN_BYTES`].
+pub fn expand_among(values: &mut BTreeMap<String, String>) {
+    for _ in 0..MAX_PASSES {
+        let snapshot = values.clone();
+        let mut changed = false;
+        for text in values.values_mut() {
+            let next = replace_percent(text, |name| snapshot.get(name).cloned());
+            if next != *text && next.len() <= MAX_TOKEN_BYTES {
+                *text = next;
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+}
+
+/// Variables whose value uses another variable (`a: "%{b}_x"`), with where they are.
+pub fn variables_using_variables(flowgroup: &Value) -> Vec<(Span, String, String)> {
+    let Some(variables) = flowgroup
+        .as_map()
+        .and_then(|m| m.get("variables"))
+        .and_then(Value::as_map)
+    else {
+        return Vec::new();
+    };
+    let mut found = Vec::new();
+    for (name, value) in variables.iter_str() {
+        let Some(text) = value.as_str() else { continue };
+        let mut rest = text;
+        while let Some(at) = rest.find("%{") {
+            let after = &rest[at + 2..];
+            match after.find('}') {
+                Some(end) if is_word(&after[..end]) => {
+                    found.push((value.span, name.to_owned(), after[..end].to_owned()));
+                    rest = &after[end + 1..];
+                }
+                _ => rest = after,
+            }
+        }
+    }
+    found
 }
 
 fn apply_percent(

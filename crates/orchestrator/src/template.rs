@@ -271,6 +271,8 @@ fn environment() -> Environment<'static> {
     let mut env = Environment::new();
     env.set_auto_escape_callback(|_| AutoEscape::None);
     env.set_fuel(Some(FUEL));
+    // Jinja2 in the reference runs Python: `name.upper()`, `d.items()` and friends work there.
+    env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
     env.set_formatter(|out, _state, value| {
         let text = match value.kind() {
             JinjaKind::Undefined => String::new(),

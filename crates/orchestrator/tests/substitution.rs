@@ -96,7 +96,7 @@ fn tokens_may_refer_to_tokens_and_cycles_are_reported() {
     assert_eq!(text(&subs, "legacy"), "main_bronze_v2");
     assert!(problems
         .iter()
-        .any(|p| p.severity == Severity::Warning && p.message.contains("cycle")));
+        .any(|p| p.severity == Severity::Note && p.message.contains("cycle")));
 }
 
 #[test]

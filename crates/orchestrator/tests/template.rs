@@ -61,6 +61,12 @@ fn strings_render_and_convert_as_the_reference_does() {
         ("{{ cols | join(',') }}", "\"id,amount\""),
         ("{{ n * 2 }}", "14"),
         ("{{ 1 / 4 }}", "\"0.25\""),
+        ("{{ entity.upper() }}", "\"ORDERS\""),
+        ("{{ opts | tojson }}", "{'header': 'true', 'sep': ','}"),
+        (
+            "{% for k, v in opts.items() %}{{ k }}={{ v }};{% endfor %}",
+            "\"header=true;sep=,;\"",
+        ),
     ];
     let dir = TempDir::new("render");
     let mut actions = String::from("name: t\nparameters:\n  - name: entity\n    required: true\nactions:\n  - name: a\n    type: load\n    cases:\n");

@@ -59,9 +59,15 @@ impl Sources {
     /// Registers a file and returns its id.
     pub fn add(&mut self, path: impl Into<PathBuf>, text: impl Into<Arc<str>>) -> FileId {
         let id = FileId(u32::try_from(self.files.len()).unwrap_or(u32::MAX));
+        let text: Arc<str> = text.into();
+        // Columns count from after a byte-order mark, as the YAML reader counts them.
+        let text = match text.strip_prefix('\u{feff}') {
+            Some(rest) => Arc::from(rest),
+            None => text,
+        };
         self.files.push(SourceFile {
             path: path.into(),
-            text: text.into(),
+            text,
         });
         id
     }

@@ -171,18 +171,19 @@ impl Map {
         duplicates
     }
 
-    /// Iterates over `(key, value)` with string keys only, last occurrence winning.
+    /// Iterates over `(key, value)` with string keys only, last occurrence winning, in the
+    /// order of those last occurrences.
     pub fn iter_str(&self) -> impl Iterator<Item = (&str, &Value)> {
-        self.entries
+        let mut seen = std::collections::HashSet::new();
+        let mut last: Vec<(&str, &Value)> = self
+            .entries
             .iter()
-            .enumerate()
-            .filter_map(move |(i, (key, value))| {
-                let name = key.as_str()?;
-                let later = self.entries[i + 1..]
-                    .iter()
-                    .any(|(k, _)| k.as_str() == Some(name));
-                (!later).then_some((name, value))
-            })
+            .rev()
+            .filter_map(|(key, value)| Some((key.as_str()?, value)))
+            .filter(|(name, _)| seen.insert(*name))
+            .collect();
+        last.reverse();
+        last.into_iter()
     }
 }
 

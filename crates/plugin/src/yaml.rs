@@ -280,6 +280,8 @@ impl Builder {
         merge_key: bool,
     ) -> Result<(), YamlError> {
         if anchor > 0 {
+            // The stored copy is memory too: count it, so nested anchors cannot multiply it.
+            self.count(value.span, size)?;
             self.anchors.insert(anchor, (value.clone(), size));
         }
         match self.stack.last_mut() {
