@@ -191,3 +191,34 @@ proptest! {
         let _ = load_documents(file(), text.as_bytes(), Limits::default());
     }
 }
+
+#[test]
+fn anchored_copies_count_towards_the_value_limit() {
+    // Each nested anchor keeps a copy of everything inside it: with 40 levels around 100
+    // values, that is 40 copies, which must be counted, not kept for free.
+    let limits = Limits {
+        max_values: 1_000,
+        ..Limits::default()
+    };
+    let inner = vec!["0"; 100].join(", ");
+    let mut text = format!("[{inner}]");
+    for level in 0..40 {
+        text = format!("&a{level} [{text}]");
+    }
+    let text = format!("x: {text}\n");
+    let error = load_documents(file(), text.as_bytes(), limits).unwrap_err();
+    assert!(
+        error.message.contains("more than 1000 values"),
+        "{}",
+        error.message
+    );
+    // Without the anchors the same document is well inside the limit.
+    let plain = text
+        .split('&')
+        .map(|part| part.trim_start_matches(|c: char| c.is_alphanumeric()))
+        .collect::<String>();
+    assert!(
+        load_documents(file(), plain.as_bytes(), limits).is_ok(),
+        "{plain}"
+    );
+}
