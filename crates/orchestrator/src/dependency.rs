@@ -105,11 +105,7 @@ fn describe(action: &Value) -> Option<ActionInfo<'_>> {
 
 /// The reference's relationship checks on one flowgroup's actions, as errors.
 pub fn check_flowgroup(flowgroup: &Value, problems: &mut Vec<Diagnostic>) {
-    let actions = flowgroup
-        .as_map()
-        .and_then(|m| m.get("actions"))
-        .and_then(Value::as_seq)
-        .unwrap_or_default();
+    let actions = crate::shape::actions_of(flowgroup);
     let infos: Vec<ActionInfo<'_>> = actions.iter().filter_map(describe).collect();
     if infos.is_empty() {
         return;
@@ -224,19 +220,11 @@ fn find_cycle(edges: &[Vec<usize>]) -> Option<Vec<usize>> {
 pub fn check_pipeline(flowgroups: &[&Value], problems: &mut Vec<Diagnostic>) {
     let mut produced: BTreeSet<&str> = BTreeSet::new();
     for flowgroup in flowgroups {
-        let actions = flowgroup
-            .as_map()
-            .and_then(|m| m.get("actions"))
-            .and_then(Value::as_seq)
-            .unwrap_or_default();
+        let actions = crate::shape::actions_of(flowgroup);
         produced.extend(actions.iter().filter_map(describe).filter_map(|a| a.target));
     }
     for flowgroup in flowgroups {
-        let actions = flowgroup
-            .as_map()
-            .and_then(|m| m.get("actions"))
-            .and_then(Value::as_seq)
-            .unwrap_or_default();
+        let actions = crate::shape::actions_of(flowgroup);
         for action in actions {
             let Some(info) = describe(action) else {
                 continue;
@@ -277,11 +265,7 @@ pub fn check_tables(flowgroups: &[&Value], problems: &mut Vec<Diagnostic>) {
     }
     let mut tables: BTreeMap<String, Vec<Writer>> = BTreeMap::new();
     for flowgroup in flowgroups {
-        let actions = flowgroup
-            .as_map()
-            .and_then(|m| m.get("actions"))
-            .and_then(Value::as_seq)
-            .unwrap_or_default();
+        let actions = crate::shape::actions_of(flowgroup);
         for action in actions {
             let Some(fields) = action.as_map() else {
                 continue;

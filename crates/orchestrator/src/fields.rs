@@ -140,11 +140,7 @@ const TEST_TYPES: &[&str] = &[
 
 /// Checks every action of a resolved flowgroup against its type's fields.
 pub fn check_actions(flowgroup: &Value, problems: &mut Vec<Diagnostic>) {
-    let actions = flowgroup
-        .as_map()
-        .and_then(|m| m.get("actions"))
-        .and_then(Value::as_seq)
-        .unwrap_or_default();
+    let actions = crate::shape::actions_of(flowgroup);
     for action in actions {
         let Some(fields) = action.as_map() else {
             continue;

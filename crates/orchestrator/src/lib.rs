@@ -21,6 +21,7 @@ pub mod preset;
 pub mod project;
 mod pyliteral;
 pub mod settings;
+mod shape;
 pub mod substitution;
 pub mod template;
 pub mod version;

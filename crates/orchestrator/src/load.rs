@@ -329,11 +329,7 @@ fn check_side_files(root: &Path, flowgroup: &Value, problems: &mut Vec<Diagnosti
         "schema_file",
         "expectations_file",
     ];
-    let actions = flowgroup
-        .as_map()
-        .and_then(|m| m.get("actions"))
-        .and_then(Value::as_seq)
-        .unwrap_or_default();
+    let actions = crate::shape::actions_of(flowgroup);
     for action in actions {
         let Some(fields) = action.as_map() else {
             continue;

@@ -97,32 +97,6 @@ pub fn read_settings(project: Option<&Map>, problems: &mut Vec<Diagnostic>) -> P
     settings
 }
 
-fn strings(value: Option<&Value>, what: &str, problems: &mut Vec<Diagnostic>) -> Vec<String> {
-    let Some(value) = value.filter(|v| !v.is_null()) else {
-        return Vec::new();
-    };
-    let Some(items) = value.as_seq() else {
-        problems.push(
-            Diagnostic::error("LHP-CFG-003", format!("`{what}` must be a list of strings"))
-                .at(value.span),
-        );
-        return Vec::new();
-    };
-    items
-        .iter()
-        .filter_map(|item| match item.as_str() {
-            Some(s) => Some(s.to_owned()),
-            None => {
-                problems.push(
-                    Diagnostic::error("LHP-CFG-004", format!("`{what}` entries must be strings"))
-                        .at(item.span),
-                );
-                None
-            }
-        })
-        .collect()
-}
-
 fn flag(map: &Map, key: &str, default: bool, problems: &mut Vec<Diagnostic>) -> bool {
     match map.get(key) {
         None => default,
@@ -181,7 +155,12 @@ fn metadata(section: &Value, problems: &mut Vec<Diagnostic>) -> Vec<MetadataColu
             ValueKind::Map(fields) => {
                 let applies_to = match fields.get("applies_to") {
                     None => vec!["streaming_table".into(), "materialized_view".into()],
-                    Some(_) => strings(fields.get("applies_to"), "applies_to", problems),
+                    Some(_) => crate::shape::string_list(
+                        fields.get("applies_to"),
+                        "applies_to",
+                        ("LHP-CFG-003", "LHP-CFG-004"),
+                        problems,
+                    ),
                 };
                 for target in &applies_to {
                     if !METADATA_TARGETS.contains(&target.as_str()) {
@@ -202,9 +181,10 @@ fn metadata(section: &Value, problems: &mut Vec<Diagnostic>) -> Vec<MetadataColu
                     name: name.to_owned(),
                     expression: text(fields, "expression").unwrap_or_default(),
                     applies_to,
-                    additional_imports: strings(
+                    additional_imports: crate::shape::string_list(
                         fields.get("additional_imports"),
                         "additional_imports",
+                        ("LHP-CFG-003", "LHP-CFG-004"),
                         problems,
                     ),
                 }
@@ -285,12 +265,23 @@ fn plugins(section: &Value, problems: &mut Vec<Diagnostic>) -> PluginSettings {
     settings.enabled = flag(map, "enabled", true, problems);
     settings.discover_path = flag(map, "discover_path", true, problems);
     if map.contains_key("directories") {
-        settings.directories = strings(map.get("directories"), "plugins.directories", problems);
+        settings.directories = crate::shape::string_list(
+            map.get("directories"),
+            "plugins.directories",
+            ("LHP-CFG-003", "LHP-CFG-004"),
+            problems,
+        );
     }
-    settings.commands = strings(map.get("commands"), "plugins.commands", problems);
-    settings.allow_override = strings(
+    settings.commands = crate::shape::string_list(
+        map.get("commands"),
+        "plugins.commands",
+        ("LHP-CFG-003", "LHP-CFG-004"),
+        problems,
+    );
+    settings.allow_override = crate::shape::string_list(
         map.get("allow_override"),
         "plugins.allow_override",
+        ("LHP-CFG-003", "LHP-CFG-004"),
         problems,
     );
     if let Some(config) = map.get("config").filter(|v| !v.is_null()) {

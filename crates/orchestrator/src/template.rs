@@ -97,7 +97,12 @@ pub fn load_template(
         .at(document.span)]);
     };
     let mut problems = Vec::new();
-    let presets = strings(map.get("presets"), "presets", &mut problems);
+    let presets = crate::shape::string_list(
+        map.get("presets"),
+        "presets",
+        ("LHP-CFG-009", "LHP-CFG-009"),
+        &mut problems,
+    );
     let mut parameters = Vec::new();
     for item in map
         .get("parameters")
@@ -158,32 +163,6 @@ pub fn load_template(
         parameters,
         actions,
     })
-}
-
-fn strings(value: Option<&Value>, what: &str, problems: &mut Vec<Diagnostic>) -> Vec<String> {
-    let Some(value) = value.filter(|v| !v.is_null()) else {
-        return Vec::new();
-    };
-    let Some(items) = value.as_seq() else {
-        problems.push(
-            Diagnostic::error("LHP-CFG-009", format!("`{what}` must be a list of names"))
-                .at(value.span),
-        );
-        return Vec::new();
-    };
-    items
-        .iter()
-        .filter_map(|item| match item.as_str() {
-            Some(s) => Some(s.to_owned()),
-            None => {
-                problems.push(
-                    Diagnostic::error("LHP-CFG-009", format!("`{what}` entries must be names"))
-                        .at(item.span),
-                );
-                None
-            }
-        })
-        .collect()
 }
 
 /// The stems of `templates/*.yaml`, for suggestions.
