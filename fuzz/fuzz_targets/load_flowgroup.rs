@@ -25,7 +25,12 @@ fuzz_target!(|data: &[u8]| {
             substitutions.substitute(&mut value, &mut secrets, &mut problems);
             let _ = unresolved_tokens(&value);
             lhp_orchestrator::fields::check_actions(&value, &mut problems);
-            lhp_orchestrator::dependency::check_flowgroup(&value, &mut problems);
+            if let Ok(model) = lhp_plugin::Flowgroup::from_value(&value) {
+                for action in &model.actions {
+                    let _ = action.reads();
+                }
+                lhp_orchestrator::dependency::check_flowgroup(&model, &mut problems);
+            }
         }
     }
 });

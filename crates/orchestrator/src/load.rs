@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use lhp_plugin::{load_documents, Limits, Sources, Span, Value, ValueKind};
+use lhp_plugin::{load_documents, Flowgroup, Limits, Sources, Span, Value, ValueKind};
 
 use crate::blueprint::{expand, load_blueprints, parse_instance, Instance};
 use crate::diagnostic::{Diagnostic, Severity};
@@ -37,6 +37,8 @@ pub struct ResolvedFlowgroup {
     pub name: String,
     /// Its mapping, fully resolved.
     pub value: Value,
+    /// The same, as the action model.
+    pub model: Flowgroup,
 }
 
 /// A project as read for one environment.
@@ -169,12 +171,12 @@ pub fn load_project(root: &Path, options: &LoadOptions<'_>) -> LoadedProject {
             project.flowgroups.push(resolved);
         }
     }
-    let mut by_pipeline: BTreeMap<&str, Vec<&Value>> = BTreeMap::new();
+    let mut by_pipeline: BTreeMap<&str, Vec<&Flowgroup>> = BTreeMap::new();
     for flowgroup in &project.flowgroups {
         by_pipeline
             .entry(flowgroup.pipeline.as_str())
             .or_default()
-            .push(&flowgroup.value);
+            .push(&flowgroup.model);
     }
     for flowgroups in by_pipeline.values() {
         crate::dependency::check_pipeline(flowgroups, &mut project.diagnostics);
@@ -515,15 +517,25 @@ fn resolve(
     }
     check_actions(&value, problems);
     crate::fields::check_actions(&value, problems);
-    if !failed(problems) {
-        crate::dependency::check_flowgroup(&value, problems);
-    }
     check_side_files(root, &value, problems);
-    let map = value.as_map()?;
+    if failed(problems) {
+        return None;
+    }
+    // The shape was checked when the file was read; a template may still have produced a
+    // malformed action, which the model refuses here with its position.
+    let model = match Flowgroup::from_value(&value) {
+        Ok(model) => model,
+        Err(error) => {
+            problems.push(Diagnostic::error("LHP-CFG-009", error.message).at(error.span));
+            return None;
+        }
+    };
+    crate::dependency::check_flowgroup(&model, problems);
     Some(ResolvedFlowgroup {
-        pipeline: map.get("pipeline")?.as_str()?.to_owned(),
-        name: map.get("flowgroup")?.as_str()?.to_owned(),
+        pipeline: model.pipeline.value.clone(),
+        name: model.name.value.clone(),
         value,
+        model,
     })
 }
 
