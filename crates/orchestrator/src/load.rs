@@ -306,6 +306,10 @@ fn warn_idle_patterns(config: &ProjectConfig, pipelines: &Path, problems: &mut V
         let Some(pattern) = item.as_str() else {
             continue;
         };
+        // An exclusion that removes nothing is harmless.
+        if pattern.starts_with('!') {
+            continue;
+        }
         let selects = files.iter().any(|f| {
             crate::pattern::matches_include(&f.to_string_lossy().replace('\\', "/"), pattern)
         });

@@ -4,7 +4,11 @@
 //! Deliberately reproduced, so that both select the same files: `*` also matches `/`
 //! (`bronze/*.yaml` selects `bronze/sub/x.yaml`); `bronze/**/*.yaml` also selects
 //! `bronze_old/x.yaml`; `**/sub/*.yaml` selects nothing; a pattern without wildcards matches
-//! a file of that name anywhere; there is no `!` exclusion.
+//! a file of that name anywhere.
+//!
+//! One addition the reference does not have: a pattern starting with `!` excludes the files
+//! it matches from those the other patterns select (the reference reads `!x` as a file
+//! literally named `!x`).
 
 use std::path::{Path, PathBuf};
 
@@ -14,6 +18,8 @@ use crate::diagnostic::Diagnostic;
 pub fn invalid_pattern(pattern: &str) -> Option<&'static str> {
     if pattern.is_empty() {
         Some("a pattern cannot be empty")
+    } else if pattern == "!" {
+        Some("an exclusion needs a pattern after `!`")
     } else if pattern.contains("***/") {
         Some("`***/` is not a valid wildcard (use `**/`)")
     } else if pattern.contains("[unclosed") {
@@ -78,11 +84,12 @@ pub fn discover(base: &Path, patterns: &[String], problems: &mut Vec<Diagnostic>
     if base.is_dir() {
         walk(base, Path::new(""), &mut found, problems);
     }
+    let (excluded, included): (Vec<&String>, Vec<&String>) =
+        patterns.iter().partition(|p| p.starts_with('!'));
     found.retain(|relative: &PathBuf| {
-        patterns.is_empty() || {
-            let text = relative.to_string_lossy().replace('\\', "/");
-            patterns.iter().any(|p| matches_include(&text, p))
-        }
+        let text = relative.to_string_lossy().replace('\\', "/");
+        let selected = included.is_empty() || included.iter().any(|p| matches_include(&text, p));
+        selected && !excluded.iter().any(|p| matches_include(&text, &p[1..]))
     });
     found.sort();
     found
@@ -296,11 +303,40 @@ mod tests {
     }
 
     #[test]
+    fn exclusions_remove_what_the_other_patterns_select() {
+        let dir = std::env::temp_dir().join(format!("lhp-pattern-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        for file in ["bronze/a.yaml", "bronze/drafts/b.yaml", "silver/c.yaml"] {
+            let path = dir.join(file);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, "x: 1").unwrap();
+        }
+        let found = |patterns: &[&str]| -> Vec<String> {
+            let patterns: Vec<String> = patterns.iter().map(|p| (*p).to_owned()).collect();
+            discover(&dir, &patterns, &mut Vec::new())
+                .iter()
+                .map(|p| p.to_string_lossy().replace('\\', "/"))
+                .collect()
+        };
+        assert_eq!(
+            found(&["bronze/**/*.yaml", "!bronze/drafts/*"]),
+            ["bronze/a.yaml"]
+        );
+        assert_eq!(
+            found(&["!silver/*"]),
+            ["bronze/a.yaml", "bronze/drafts/b.yaml"]
+        );
+        assert_eq!(found(&[]).len(), 3);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
     fn invalid_patterns_as_the_reference_judges_them() {
         assert!(invalid_pattern("").is_some());
         assert!(invalid_pattern("x***/y").is_some());
         assert!(invalid_pattern("[unclosed").is_some());
         assert!(invalid_pattern("ok[").is_none());
+        assert!(invalid_pattern("!").is_some());
     }
 
     #[test]
