@@ -48,7 +48,7 @@ enum Command {
 
 #[derive(Debug, Args)]
 struct ValidateArgs {
-    /// The environment: selects substitutions/<ENV>.yaml.
+    /// The environment: selects `substitutions/<ENV>.yaml`.
     #[arg(short, long, default_value = "dev")]
     env: String,
     /// Only this pipeline's flowgroups.

@@ -132,7 +132,7 @@ impl Substitutions {
         self.tokens.iter().map(|(k, v)| (k.as_str(), v))
     }
 
-    /// Lets token values refer to other tokens, up to [`MAX_PASSES`] rounds.
+    /// Lets token values refer to other tokens, up to 10 rounds.
     fn expand(&mut self, problems: &mut Vec<Diagnostic>) {
         let names: Vec<String> = self.tokens.keys().cloned().collect();
         for name in names {
@@ -491,8 +491,7 @@ pub fn resolve_local_variables(flowgroup: &mut Value, problems: &mut Vec<Diagnos
     }
 }
 
-/// Lets variables refer to each other: up to [`MAX_PASSES`] rounds, each value growing to at
-/// most [`MAX_TOKEN_BYTES`].
+/// Lets variables refer to each other: up to 10 rounds, each value growing to at most 1 MiB.
 pub fn expand_among(values: &mut BTreeMap<String, String>) {
     for _ in 0..MAX_PASSES {
         let snapshot = values.clone();
