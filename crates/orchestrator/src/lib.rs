@@ -1,12 +1,22 @@
 //! `lhp-orchestrator`: reading a Lakehouse Plumber project the way the reference
-//! `lakehouse-plumber` 0.9.3 reads it.
+//! `lakehouse-plumber` 0.9.3 reads it, and checking it.
 //!
-//! So far: [`project`] (the root and `lhp.yaml`, with `required_lhp_version` checked),
-//! [`flowgroup`] (flowgroup files and their structural checks), [`Diagnostic`]s (a code, a position, a hint) and [`substitution`]: the token table
-//! of an environment and the replacement of `${token}`, legacy `{token}`, secrets and
-//! `%{var}` flowgroup variables inside spanned values; and [`pattern`]: the files a project's
-//! `include` patterns select. Project discovery, presets,
-//! templates, blueprints and `lhp validate` build on these (see the project's issues).
+//! [`load::load_project`] is the entry point: it reads a project for one environment and
+//! returns its resolved flowgroups and every [`Diagnostic`] found (code, position, hint). The
+//! steps, in the reference's order, each in its module:
+//!
+//! - [`project`]: the root and `lhp.yaml` (with `required_lhp_version` checked, see
+//!   [`version`]), and its project-wide [`settings`];
+//! - [`pattern`]: the files `include` patterns select;
+//! - [`flowgroup`]: flowgroup files and their structure; [`blueprint`]: blueprints and their
+//!   instances, stamped into flowgroups;
+//! - per flowgroup: `%{var}` variables and tokens ([`substitution`]), [`template`]s,
+//!   [`preset`]s;
+//! - the checks: [`fields`] (what each action type takes) and [`dependency`] (how actions
+//!   depend on each other, and one creator per table).
+//!
+//! Where this deliberately differs from the reference, the module says so and the user is told
+//! with a note.
 
 #![warn(missing_docs)]
 
