@@ -86,12 +86,22 @@ pub fn load_project(root: &Path, options: &LoadOptions<'_>) -> LoadedProject {
     let pipelines = root.join("pipelines");
     let mut raw: Vec<RawFlowgroup> = Vec::new();
     warn_idle_patterns(&config, &pipelines, problems);
+    // Files read here are remembered, so that instance discovery below does not read them
+    // again: an instance keeps its documents, anything else is known not to be one.
+    let mut seen: BTreeMap<PathBuf, Option<(lhp_plugin::FileId, Vec<Value>)>> = BTreeMap::new();
     for relative in discover(&pipelines, &config.include, problems) {
         let path = Path::new("pipelines").join(&relative);
         let Some((file, documents)) = read_yaml(root, &path, &mut project.sources, problems) else {
+            seen.insert(path, None);
             continue;
         };
         warn_bare_tokens(&project.sources, file, problems);
+        // An instance is decided by its first document, as the instance search decides it.
+        if documents.first().is_some_and(is_instance) {
+            seen.insert(path, Some((file, documents)));
+            continue;
+        }
+        seen.insert(path, None);
         if let FileContent::Flowgroups(found) = parse_flowgroup_file(file, documents, problems) {
             raw.extend(found);
         }
@@ -99,6 +109,12 @@ pub fn load_project(root: &Path, options: &LoadOptions<'_>) -> LoadedProject {
     // Blueprint instances, found through `instance_include`, and their blueprints.
     let mut instances: Vec<Instance> = Vec::new();
     for path in discover(root, &config.instance_include, problems) {
+        if let Some(known) = seen.remove(&path) {
+            if let Some((file, documents)) = known {
+                instances.extend(parse_instance(file, documents, problems));
+            }
+            continue;
+        }
         let Ok(bytes) = std::fs::read(root.join(&path)) else {
             continue;
         };
@@ -110,13 +126,7 @@ pub fn load_project(root: &Path, options: &LoadOptions<'_>) -> LoadedProject {
         let Ok(documents) = load_documents(file, &bytes, Limits::default()) else {
             continue;
         };
-        let is_instance = documents.first().and_then(Value::as_map).is_some_and(|m| {
-            m.contains_key("use_blueprint")
-                || (m.get("blueprint").is_some_and(|b| b.as_str().is_some())
-                    && !m.contains_key("flowgroups")
-                    && !m.contains_key("actions"))
-        });
-        if is_instance {
+        if documents.first().is_some_and(is_instance) {
             instances.extend(parse_instance(file, documents, problems));
         }
     }
@@ -184,6 +194,16 @@ pub fn load_project(root: &Path, options: &LoadOptions<'_>) -> LoadedProject {
     }
     project.config = Some(config);
     project
+}
+
+/// Whether a document is a blueprint instance (`use_blueprint`, or the legacy `blueprint:`).
+fn is_instance(document: &Value) -> bool {
+    document.as_map().is_some_and(|m| {
+        m.contains_key("use_blueprint")
+            || (m.get("blueprint").is_some_and(|b| b.as_str().is_some())
+                && !m.contains_key("flowgroups")
+                && !m.contains_key("actions"))
+    })
 }
 
 fn read_yaml(
@@ -450,8 +470,14 @@ fn resolve(
 
     // Template: its actions come after the flowgroup's own; its presets before the flowgroup's.
     let mut preset_names: Vec<(String, Span)> = Vec::new();
-    let map = value.as_map()?.clone();
-    if let Some(used) = map.get("use_template") {
+    // Only these three are needed past the point where `value` changes: copy just them.
+    let map = value.as_map()?;
+    let (use_template, template_parameters, preset_list) = (
+        map.get("use_template").cloned(),
+        map.get("template_parameters").cloned(),
+        map.get("presets").cloned(),
+    );
+    if let Some(used) = &use_template {
         let Some(name) = used.as_str() else {
             problems.push(
                 Diagnostic::error("LHP-CFG-027", "`use_template` must name a template")
@@ -473,7 +499,7 @@ fn resolve(
                 }
             },
         };
-        let actions = template.expand(map.get("template_parameters"), used.span, problems);
+        let actions = template.expand(template_parameters.as_ref(), used.span, problems);
         if failed(problems) {
             return None;
         }
@@ -483,7 +509,7 @@ fn resolve(
     if !options.include_tests {
         drop_test_actions(&mut value);
     }
-    if let Some(names) = map.get("presets").and_then(Value::as_seq) {
+    if let Some(names) = preset_list.as_ref().and_then(Value::as_seq) {
         preset_names.extend(
             names
                 .iter()
