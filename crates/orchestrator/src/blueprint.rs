@@ -103,33 +103,16 @@ pub fn load_blueprints(
             );
             continue;
         };
-        let mut parameters = Vec::new();
-        for item in map
-            .get("parameters")
-            .and_then(Value::as_seq)
-            .unwrap_or_default()
-        {
-            let Some(fields) = item.as_map() else {
-                problems.push(
-                    Diagnostic::error("LHP-CFG-050", "a blueprint parameter must be a mapping")
-                        .at(item.span),
-                );
-                continue;
-            };
-            let Some(parameter) = fields.get("name").and_then(Value::as_str) else {
-                problems.push(
-                    Diagnostic::error("LHP-CFG-050", "the blueprint parameter has no `name`")
-                        .at(item.span),
-                );
-                continue;
-            };
-            let required = fields
-                .get("required")
-                .and_then(Value::as_bool)
-                .unwrap_or(false);
-            let default = fields.get("default").filter(|d| !d.is_null()).cloned();
-            parameters.push((parameter.to_owned(), required, default));
-        }
+        // A null default counts as no default in blueprints, as in the reference.
+        let parameters: Vec<(String, bool, Option<Value>)> = crate::shape::parameter_list(
+            map.get("parameters"),
+            "blueprint",
+            "LHP-CFG-050",
+            problems,
+        )
+        .into_iter()
+        .map(|(name, required, default)| (name, required, default.filter(|d| !d.is_null())))
+        .collect();
         let specs = map
             .get("flowgroups")
             .and_then(Value::as_seq)

@@ -1,4 +1,5 @@
-//! Small readers the loaders share: a flowgroup's actions, and lists of strings.
+//! Small readers the loaders share: a flowgroup's actions, lists of strings, and declared
+//! parameters.
 
 use lhp_plugin::Value;
 
@@ -44,4 +45,40 @@ pub(crate) fn string_list(
             }
         })
         .collect()
+}
+
+/// Declared parameters (`[{name, required, default}]`, as templates and blueprints declare
+/// them): name, whether required, and the default as written (`null` included).
+pub(crate) fn parameter_list(
+    value: Option<&Value>,
+    what: &str,
+    code: &'static str,
+    problems: &mut Vec<Diagnostic>,
+) -> Vec<(String, bool, Option<Value>)> {
+    let mut parameters = Vec::new();
+    for item in value.and_then(Value::as_seq).unwrap_or_default() {
+        let Some(fields) = item.as_map() else {
+            problems.push(
+                Diagnostic::error(
+                    code,
+                    format!("a {what} parameter must be a mapping with a `name`"),
+                )
+                .at(item.span),
+            );
+            continue;
+        };
+        let Some(name) = fields.get("name").and_then(Value::as_str) else {
+            problems.push(
+                Diagnostic::error(code, format!("the {what} parameter has no `name`"))
+                    .at(item.span),
+            );
+            continue;
+        };
+        let required = fields
+            .get("required")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        parameters.push((name.to_owned(), required, fields.get("default").cloned()));
+    }
+    parameters
 }

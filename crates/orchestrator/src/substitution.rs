@@ -171,8 +171,8 @@ impl Substitutions {
     /// Replaces `${word}` and then bare `{word}` by text tokens; calls `structured` with the
     /// name of each mapping or list token used inside the text (left as written).
     fn replace_words(&self, text: &str, structured: &mut dyn FnMut(&str)) -> String {
-        let pass = replace_braced(text, true, |name| self.lookup(name, structured));
-        replace_braced(&pass, false, |name| self.lookup(name, structured))
+        let pass = replace_braced(text, "${", |name| self.lookup(name, structured));
+        replace_braced(&pass, "{", |name| self.lookup(name, structured))
     }
 
     fn lookup(&self, name: &str, structured: &mut dyn FnMut(&str)) -> Option<String> {
@@ -322,14 +322,13 @@ fn is_word(name: &str) -> bool {
     !name.is_empty() && name.chars().all(|c| c.is_alphanumeric() || c == '_')
 }
 
-/// Replaces `{word}` (or `${word}` when `dollar`) for which `lookup` has text; everything
-/// else is copied as written.
+/// Replaces `<open>word}` (`open` is `{`, `${` or `%{`) for which `lookup` has text;
+/// everything else is copied as written.
 fn replace_braced(
     text: &str,
-    dollar: bool,
+    open: &str,
     mut lookup: impl FnMut(&str) -> Option<String>,
 ) -> String {
-    let open = if dollar { "${" } else { "{" };
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(at) = rest.find(open) {
@@ -360,10 +359,15 @@ fn replace_braced(
 /// The words in `{word}` form still present in `text` (any `{word}`, so `${missing}` and a
 /// stray `{x}` alike), except `{dbutils.…}`, as the reference's check finds them.
 pub fn unresolved_in(text: &str) -> Vec<String> {
+    words_in(text, "{")
+}
+
+/// The words written as `<open>word}` in `text`, in order.
+fn words_in(text: &str, open: &str) -> Vec<String> {
     let mut found = Vec::new();
     let mut rest = text;
-    while let Some(at) = rest.find('{') {
-        let after = &rest[at + 1..];
+    while let Some(at) = rest.find(open) {
+        let after = &rest[at + open.len()..];
         match after.find('}') {
             Some(end) if is_word(&after[..end]) => {
                 found.push(after[..end].to_owned());
@@ -497,7 +501,7 @@ pub fn expand_among(values: &mut BTreeMap<String, String>) {
         let snapshot = values.clone();
         let mut changed = false;
         for text in values.values_mut() {
-            let next = replace_percent(text, |name| snapshot.get(name).cloned());
+            let next = replace_braced(text, "%{", |name| snapshot.get(name).cloned());
             if next != *text && next.len() <= MAX_TOKEN_BYTES {
                 *text = next;
                 changed = true;
@@ -521,16 +525,8 @@ pub fn variables_using_variables(flowgroup: &Value) -> Vec<(Span, String, String
     let mut found = Vec::new();
     for (name, value) in variables.iter_str() {
         let Some(text) = value.as_str() else { continue };
-        let mut rest = text;
-        while let Some(at) = rest.find("%{") {
-            let after = &rest[at + 2..];
-            match after.find('}') {
-                Some(end) if is_word(&after[..end]) => {
-                    found.push((value.span, name.to_owned(), after[..end].to_owned()));
-                    rest = &after[end + 1..];
-                }
-                _ => rest = after,
-            }
+        for used in words_in(text, "%{") {
+            found.push((value.span, name.to_owned(), used));
         }
     }
     found
@@ -544,18 +540,8 @@ fn apply_percent(
     let span = value.span;
     match &mut value.kind {
         ValueKind::String(text) => {
-            *text = replace_percent(text, |name| values.get(name).cloned());
-            let mut rest = text.as_str();
-            while let Some(at) = rest.find("%{") {
-                let after = &rest[at + 2..];
-                match after.find('}') {
-                    Some(end) if is_word(&after[..end]) => {
-                        leftovers.push((span, after[..end].to_owned()));
-                        rest = &after[end + 1..];
-                    }
-                    _ => rest = after,
-                }
-            }
+            *text = replace_braced(text, "%{", |name| values.get(name).cloned());
+            leftovers.extend(words_in(text, "%{").into_iter().map(|word| (span, word)));
         }
         ValueKind::Seq(items) => items
             .iter_mut()
@@ -566,33 +552,6 @@ fn apply_percent(
             .for_each(|(_, v)| apply_percent(v, values, leftovers)),
         _ => {}
     }
-}
-
-fn replace_percent(text: &str, lookup: impl Fn(&str) -> Option<String>) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(at) = rest.find("%{") {
-        let after = &rest[at + 2..];
-        match after.find('}') {
-            Some(end) if is_word(&after[..end]) => match lookup(&after[..end]) {
-                Some(replacement) => {
-                    out.push_str(&rest[..at]);
-                    out.push_str(&replacement);
-                    rest = &after[end + 1..];
-                }
-                None => {
-                    out.push_str(&rest[..at + 2]);
-                    rest = after;
-                }
-            },
-            _ => {
-                out.push_str(&rest[..at + 2]);
-                rest = after;
-            }
-        }
-    }
-    out.push_str(rest);
-    out
 }
 
 /// A substitution value as the reference turns it into a token: text for scalars (Python's
@@ -686,10 +645,10 @@ mod tests {
     fn braced_words_only() {
         let lookup = |n: &str| (n == "a").then(|| "X".to_owned());
         assert_eq!(
-            replace_braced("${a}-${b}-${a.b}-${}", true, lookup),
+            replace_braced("${a}-${b}-${a.b}-${}", "${", lookup),
             "X-${b}-${a.b}-${}"
         );
-        assert_eq!(replace_braced("{a}{b}{ a }", false, lookup), "X{b}{ a }");
+        assert_eq!(replace_braced("{a}{b}{ a }", "{", lookup), "X{b}{ a }");
         assert_eq!(
             unresolved_in("${x} {y} {dbutils.z} {a b} \\d{8}"),
             ["x", "y", "8"]

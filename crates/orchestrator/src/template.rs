@@ -103,38 +103,19 @@ pub fn load_template(
         ("LHP-CFG-009", "LHP-CFG-009"),
         &mut problems,
     );
-    let mut parameters = Vec::new();
-    for item in map
-        .get("parameters")
-        .and_then(Value::as_seq)
-        .unwrap_or_default()
-    {
-        let Some(fields) = item.as_map() else {
-            problems.push(
-                Diagnostic::error(
-                    "LHP-CFG-012",
-                    "a template parameter must be a mapping with a `name`",
-                )
-                .at(item.span),
-            );
-            continue;
-        };
-        let Some(parameter_name) = fields.get("name").and_then(Value::as_str) else {
-            problems.push(
-                Diagnostic::error("LHP-CFG-012", "the template parameter has no `name`")
-                    .at(item.span),
-            );
-            continue;
-        };
-        parameters.push(TemplateParameter {
-            name: parameter_name.to_owned(),
-            required: fields
-                .get("required")
-                .and_then(Value::as_bool)
-                .unwrap_or(false),
-            default: fields.get("default").cloned(),
-        });
-    }
+    let parameters = crate::shape::parameter_list(
+        map.get("parameters"),
+        "template",
+        "LHP-CFG-012",
+        &mut problems,
+    )
+    .into_iter()
+    .map(|(name, required, default)| TemplateParameter {
+        name,
+        required,
+        default,
+    })
+    .collect();
     let actions = match map.get("actions") {
         None => Vec::new(),
         Some(value) => match value.as_seq() {

@@ -1,31 +1,11 @@
 //! Blueprints and their instances, expanded as the reference expands them.
 
-use std::path::PathBuf;
+mod common;
 
+use common::TempDir;
 use lhp_orchestrator::blueprint::{expand, load_blueprints, parse_instance};
 use lhp_orchestrator::Diagnostic;
 use lhp_plugin::{load_documents, Limits, Sources, Value};
-
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str, files: &[(&str, &str)]) -> Self {
-        let dir = std::env::temp_dir().join(format!("lhp-bp-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        for (path, text) in files {
-            let path = dir.join(path);
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(path, text).unwrap();
-        }
-        Self(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 const BLUEPRINT: &str = "name: site_ingest\nparameters:\n  - name: site\n    required: true\n  - name: tier\n    default: bronze\n  - name: tables\n    default: [orders, stock]\nflowgroups:\n  - pipeline: \"%{tier}_sites\"\n    flowgroup: \"site_%{site}\"\n    variables:\n      tier: raw\n      target: \"%{site}_orders\"\n    actions:\n      - {name: \"load_%{site}\", type: load, source: {table: \"%{tables}\"}}\n";
 

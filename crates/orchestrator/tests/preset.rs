@@ -1,36 +1,10 @@
 //! Presets: inheritance, order, merging, and application to actions.
 
-use std::path::PathBuf;
+mod common;
 
+use common::{yaml, TempDir};
 use lhp_orchestrator::preset::{apply_presets, deep_merge, load_presets};
-use lhp_plugin::{load_documents, Limits, Sources, Span, Value, ValueKind};
-
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str, presets: &[(&str, &str)]) -> Self {
-        let dir = std::env::temp_dir().join(format!("lhp-preset-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(dir.join("presets")).unwrap();
-        for (file, text) in presets {
-            std::fs::write(dir.join("presets").join(file), text).unwrap();
-        }
-        Self(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn yaml(sources: &mut Sources, text: &str) -> Value {
-    let file = sources.add("x.yaml", text);
-    load_documents(file, text.as_bytes(), Limits::default())
-        .unwrap()
-        .remove(0)
-}
+use lhp_plugin::{Sources, Span, Value, ValueKind};
 
 fn at(value: &Value, path: &[&str]) -> Value {
     let mut current = value.clone();
@@ -57,10 +31,10 @@ fn inheritance_and_order_merge_deeply_with_later_winning() {
     let dir = TempDir::new(
         "chain",
         &[
-            ("base.yaml", BASE),
-            ("silver.yaml", SILVER),
-            ("late.yaml", LATE),
-            ("ignored.yml", "name: yml\n"),
+            ("presets/base.yaml", BASE),
+            ("presets/silver.yaml", SILVER),
+            ("presets/late.yaml", LATE),
+            ("presets/ignored.yml", "name: yml\n"),
         ],
     );
     let mut sources = Sources::new();
@@ -103,9 +77,9 @@ fn unknown_and_circular_presets_are_errors_where_they_are_named() {
     let dir = TempDir::new(
         "bad",
         &[
-            ("a.yaml", "name: a\nextends: b\n"),
-            ("b.yaml", "name: b\nextends: a\n"),
-            ("base.yaml", BASE),
+            ("presets/a.yaml", "name: a\nextends: b\n"),
+            ("presets/b.yaml", "name: b\nextends: a\n"),
+            ("presets/base.yaml", BASE),
         ],
     );
     let mut sources = Sources::new();
@@ -131,7 +105,7 @@ fn unknown_and_circular_presets_are_errors_where_they_are_named() {
 
 #[test]
 fn explicit_values_win_and_where_the_reference_differs_we_say_so() {
-    let dir = TempDir::new("apply", &[("late.yaml", LATE)]);
+    let dir = TempDir::new("apply", &[("presets/late.yaml", LATE)]);
     let mut sources = Sources::new();
     let mut problems = Vec::new();
     let presets = load_presets(&dir.0, &mut sources, &mut problems);

@@ -1,37 +1,28 @@
 //! Reading lhp.yaml and flowgroup files: what is accepted, and what is refused and where.
 
-use std::path::PathBuf;
+mod common;
 
+use common::TempDir;
 use lhp_orchestrator::flowgroup::{parse_flowgroup_file, FileContent};
 use lhp_orchestrator::project::{find_root, load_project_config};
 use lhp_orchestrator::Diagnostic;
 use lhp_plugin::{load_documents, Limits, Sources};
 
+/// A project directory holding `lhp.yaml` and an empty pipeline folder.
+fn project(name: &str, lhp_yaml: &str) -> TempDir {
+    TempDir::new(
+        name,
+        &[("lhp.yaml", lhp_yaml), ("pipelines/bronze/.keep", "")],
+    )
+}
+
 /// A project directory of its own under the temporary directory, removed on drop.
-struct TempProject(PathBuf);
-
-impl TempProject {
-    fn new(name: &str, lhp_yaml: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!("lhp-test-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(dir.join("pipelines/bronze")).unwrap();
-        std::fs::write(dir.join("lhp.yaml"), lhp_yaml).unwrap();
-        Self(dir)
-    }
-}
-
-impl Drop for TempProject {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 fn config(
     name: &str,
     yaml: &str,
     ignore: bool,
 ) -> Result<(lhp_orchestrator::project::ProjectConfig, Vec<Diagnostic>), Vec<Diagnostic>> {
-    let project = TempProject::new(name, yaml);
+    let project = project(name, yaml);
     let mut sources = Sources::new();
     load_project_config(&project.0, &mut sources, |v| {
         (ignore && v == "LHP_IGNORE_VERSION").then(|| "true".to_owned())
@@ -48,7 +39,7 @@ fn only_error(
 
 #[test]
 fn the_root_is_found_from_any_subdirectory() {
-    let project = TempProject::new("root", "name: demo\n");
+    let project = project("root", "name: demo\n");
     let deep = project.0.join("pipelines/bronze");
     assert_eq!(find_root(&deep).as_deref(), Some(project.0.as_path()));
 }

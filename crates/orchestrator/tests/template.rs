@@ -1,36 +1,14 @@
 //! Templates: rendering as the reference's Jinja2 renders, and expansion into actions.
 
-use std::path::PathBuf;
+mod common;
 
+use common::{yaml, TempDir};
 use lhp_orchestrator::template::load_template;
-use lhp_plugin::{load_documents, Limits, Sources, Span, Value, ValueKind};
+use lhp_plugin::{Sources, Span, Value, ValueKind};
 
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!("lhp-tpl-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(dir.join("templates")).unwrap();
-        Self(dir)
-    }
-
-    fn template(&self, name: &str, text: &str) {
-        std::fs::write(self.0.join("templates").join(format!("{name}.yaml")), text).unwrap();
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn yaml(sources: &mut Sources, text: &str) -> Value {
-    let file = sources.add("flowgroup.yaml", text);
-    load_documents(file, text.as_bytes(), Limits::default())
-        .unwrap()
-        .remove(0)
+/// Writes `templates/<name>.yaml`.
+fn template(dir: &TempDir, name: &str, text: &str) {
+    dir.write(&format!("templates/{name}.yaml"), text);
 }
 
 const PARAMS: &str = "entity: orders\ncols: [id, amount]\nflag: true\nn: 7\nratio: 2.5\nnothing: null\nopts: {header: \"true\", sep: \",\"}\nquoted: \"it's\"\n";
@@ -68,12 +46,12 @@ fn strings_render_and_convert_as_the_reference_does() {
             "\"header=true;sep=,;\"",
         ),
     ];
-    let dir = TempDir::new("render");
+    let dir = TempDir::new("render", &[]);
     let mut actions = String::from("name: t\nparameters:\n  - name: entity\n    required: true\nactions:\n  - name: a\n    type: load\n    cases:\n");
     for (source, _) in cases {
         actions.push_str(&format!("      - {}\n", serde_like_quote(source)));
     }
-    dir.template("t", &actions);
+    template(&dir, "t", &actions);
     let mut sources = Sources::new();
     let params = yaml(&mut sources, PARAMS);
     let used_at = params.span;
@@ -130,8 +108,8 @@ fn python_repr(value: &Value) -> String {
 
 #[test]
 fn defaults_fill_in_and_required_parameters_are_enforced() {
-    let dir = TempDir::new("params");
-    dir.template(
+    let dir = TempDir::new("params", &[]);
+    template(&dir,
         "ingest",
         "name: ingest\npresets: [bronze]\nparameters:\n  - name: entity\n    required: true\n  - name: format\n    default: json\n  - name: opt\n    default: null\nactions:\n  - name: \"load_{{ entity }}\"\n    type: load\n    source: {format: \"{{ format }}\", opt: \"{{ opt }}\", path: \"${landing}/{{ entity }}\"}\n",
     );
@@ -166,8 +144,8 @@ fn defaults_fill_in_and_required_parameters_are_enforced() {
 
 #[test]
 fn a_missing_template_suggests_the_closest_name() {
-    let dir = TempDir::new("missing");
-    dir.template("bronze_ingest", "name: x\nactions: []\n");
+    let dir = TempDir::new("missing", &[]);
+    template(&dir, "bronze_ingest", "name: x\nactions: []\n");
     let mut sources = Sources::new();
     let at = yaml(&mut sources, "a: 1\n").span;
     let errors = load_template(&dir.0, "bronze_ingset", at, &mut sources).unwrap_err();
@@ -180,8 +158,8 @@ fn a_missing_template_suggests_the_closest_name() {
 
 #[test]
 fn bad_renders_are_errors_at_the_string_and_loops_are_bounded() {
-    let dir = TempDir::new("bad");
-    dir.template(
+    let dir = TempDir::new("bad", &[]);
+    template(&dir,
         "t",
         "name: t\nactions:\n  - name: a\n    list: \"[{{ x }}\"\n    broken: \"[{{ x }}, ]]\"\n    endless: \"{% for i in range(100000000) %}{{ i }}{% endfor %}\"\n",
     );
