@@ -119,11 +119,8 @@ fn validate(args: &ValidateArgs) -> ExitCode {
         count(Severity::Warning),
         count(Severity::Note),
     );
-    let pipelines: std::collections::BTreeSet<&str> = project
-        .flowgroups
-        .iter()
-        .map(|f| f.pipeline.as_str())
-        .collect();
+    let pipelines: std::collections::BTreeSet<&str> =
+        project.flowgroups.iter().map(|f| f.pipeline()).collect();
     eprintln!(
         "{} flowgroup(s) in {} pipeline(s) valid for env `{}` (format {FORMAT_VERSION}); {errors} error(s), {warnings} warning(s){}",
         project.flowgroups.len(),

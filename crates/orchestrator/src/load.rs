@@ -31,14 +31,20 @@ pub struct LoadOptions<'a> {
 /// A flowgroup after variables, templates, presets and substitution.
 #[derive(Debug, Clone)]
 pub struct ResolvedFlowgroup {
-    /// Its pipeline.
-    pub pipeline: String,
-    /// Its name.
-    pub name: String,
-    /// Its mapping, fully resolved.
-    pub value: Value,
-    /// The same, as the action model.
+    /// The flowgroup, fully resolved, as the action model.
     pub model: Flowgroup,
+}
+
+impl ResolvedFlowgroup {
+    /// Its pipeline.
+    pub fn pipeline(&self) -> &str {
+        &self.model.pipeline.value
+    }
+
+    /// Its name.
+    pub fn name(&self) -> &str {
+        &self.model.name.value
+    }
 }
 
 /// A project as read for one environment.
@@ -184,7 +190,7 @@ pub fn load_project(root: &Path, options: &LoadOptions<'_>) -> LoadedProject {
     let mut by_pipeline: BTreeMap<&str, Vec<&Flowgroup>> = BTreeMap::new();
     for flowgroup in &project.flowgroups {
         by_pipeline
-            .entry(flowgroup.pipeline.as_str())
+            .entry(flowgroup.pipeline())
             .or_default()
             .push(&flowgroup.model);
     }
@@ -561,12 +567,7 @@ fn resolve(
         }
     };
     crate::dependency::check_flowgroup(&model, problems);
-    Some(ResolvedFlowgroup {
-        pipeline: model.pipeline.value.clone(),
-        name: model.name.value.clone(),
-        value,
-        model,
-    })
+    Some(ResolvedFlowgroup { model })
 }
 
 fn actions_mut(value: &mut Value) -> Option<&mut Vec<Value>> {

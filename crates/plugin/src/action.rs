@@ -242,6 +242,8 @@ pub struct Flowgroup {
     pub actions: Vec<Action>,
     /// Where the flowgroup starts.
     pub span: Span,
+    /// Its other fields (`job_name`, `operational_metadata`, ...), everything but `actions`.
+    pub fields: Map,
 }
 
 impl Flowgroup {
@@ -267,11 +269,14 @@ impl Flowgroup {
             .iter()
             .map(Action::from_value)
             .collect::<Result<Vec<_>, _>>()?;
+        let mut fields = map.clone();
+        fields.retain(|key, _| key.as_str() != Some("actions"));
         Ok(Self {
             pipeline,
             name,
             actions,
             span: value.span,
+            fields,
         })
     }
 
