@@ -12,6 +12,7 @@
 //!   instances, stamped into flowgroups;
 //! - per flowgroup: `%{var}` variables and tokens ([`substitution`]), [`template`]s,
 //!   [`preset`]s;
+//! - [`generate`]: the run that turns resolved flowgroups into modules and writes them;
 //! - the checks: [`fields`] (what each action type takes) and [`dependency`] (how actions
 //!   depend on each other, and one creator per table).
 //!
@@ -25,6 +26,7 @@ pub mod dependency;
 mod diagnostic;
 pub mod fields;
 pub mod flowgroup;
+pub mod generate;
 pub mod load;
 pub mod pattern;
 pub mod preset;

@@ -58,6 +58,8 @@ pub struct LoadedProject {
     pub flowgroups: Vec<ResolvedFlowgroup>,
     /// Secrets named anywhere, for the code generator.
     pub secrets: Vec<SecretRef>,
+    /// The environment's tokens, for the files the generator reads (SQL, Python modules).
+    pub substitutions: Substitutions,
     /// Every problem found, in the order found.
     pub diagnostics: Vec<Diagnostic>,
 }
@@ -199,6 +201,7 @@ pub fn load_project(root: &Path, options: &LoadOptions<'_>) -> LoadedProject {
         crate::dependency::check_tables(flowgroups, &mut project.diagnostics);
     }
     project.config = Some(config);
+    project.substitutions = substitutions;
     project
 }
 

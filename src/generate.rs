@@ -1,0 +1,136 @@
+//! `lhp generate`: load, check, generate, write; progress on a terminal, a summary at the end.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use lhp_orchestrator::generate::{check_names, generate, write_output};
+use lhp_orchestrator::load::{load_project, LoadOptions};
+use lhp_orchestrator::Severity;
+
+use crate::render::render;
+use crate::{project_root, style, GenerateArgs};
+
+/// Runs `lhp generate`.
+pub fn run(args: &GenerateArgs) -> ExitCode {
+    let started = Instant::now();
+    let Some(root) = project_root(args.project.as_ref()) else {
+        return ExitCode::FAILURE;
+    };
+    if args.jobs == Some(0) {
+        eprintln!("error: --jobs must be at least 1");
+        return ExitCode::from(2);
+    }
+    let jobs = args.jobs.unwrap_or_else(|| {
+        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+    });
+    let env_var = |name: &str| std::env::var(name).ok();
+    let options = LoadOptions {
+        env: &args.env,
+        include_tests: args.include_tests,
+        pipeline: args.pipeline.as_deref(),
+        env_var: &env_var,
+    };
+    let mut project = load_project(&root, &options);
+    let style = style();
+    let mut diagnostics = std::mem::take(&mut project.diagnostics);
+    diagnostics.extend(project.flowgroups.iter().filter_map(check_names));
+    let load_failed = diagnostics.iter().any(|d| d.severity == Severity::Error);
+    if load_failed {
+        for diagnostic in &diagnostics {
+            eprint!("{}", render(diagnostic, &project.sources, style));
+            eprintln!();
+        }
+        let errors = diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .count();
+        eprintln!("nothing generated: the project has {errors} error(s); `lhp validate --env {}` shows the same", args.env);
+        return ExitCode::FAILURE;
+    }
+    if let Some(pipeline) = &args.pipeline {
+        if project.flowgroups.is_empty() {
+            eprintln!("error: no flowgroup belongs to pipeline `{pipeline}`");
+            return ExitCode::FAILURE;
+        }
+    }
+
+    let registry = lhp_generators::builtin_registry();
+    let terminal = std::io::stderr().is_terminal();
+    let bar = if terminal {
+        let bar = ProgressBar::new(project.flowgroups.len() as u64);
+        if let Ok(bar_style) =
+            ProgressStyle::with_template("{spinner} generating [{bar:30}] {pos}/{len} {msg}")
+        {
+            bar.set_style(bar_style.progress_chars("=> "));
+        }
+        Some(bar)
+    } else {
+        None
+    };
+    let progress = |done: usize, flowgroup: &lhp_orchestrator::load::ResolvedFlowgroup| {
+        if let Some(bar) = &bar {
+            bar.set_position(done as u64);
+            bar.set_message(format!("{}/{}", flowgroup.pipeline(), flowgroup.name()));
+        }
+    };
+    let generated = generate(&root, &project, &registry, jobs, &progress);
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
+    diagnostics.extend(generated.diagnostics);
+    for diagnostic in &diagnostics {
+        eprint!("{}", render(diagnostic, &project.sources, style));
+        eprintln!();
+    }
+
+    let output = match &args.output {
+        Some(dir) if dir.is_absolute() => dir.clone(),
+        Some(dir) => std::env::current_dir().unwrap_or_default().join(dir),
+        None => root.join("generated"),
+    };
+    let env_dir: PathBuf = output.join(&args.env);
+    let scope: Option<Vec<String>> = args.pipeline.as_ref().map(|p| vec![p.clone()]);
+    let report = match write_output(&env_dir, &generated.files, scope.as_deref()) {
+        Ok(report) => report,
+        Err(error) => {
+            eprintln!("error[LHP-IO-002]: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if !terminal {
+        for path in &report.written {
+            eprintln!("wrote {}", env_dir.join(path).display());
+        }
+    }
+    for path in &report.removed {
+        eprintln!("removed {}", env_dir.join(path).display());
+    }
+    let pipelines: std::collections::BTreeSet<&str> =
+        project.flowgroups.iter().map(|f| f.pipeline()).collect();
+    let count = |severity| {
+        diagnostics
+            .iter()
+            .filter(|d| d.severity == severity)
+            .count()
+    };
+    eprintln!(
+        "generated {} flowgroup(s) of {} pipeline(s) into {}: {} file(s) written, {} unchanged, {} removed; {} error(s), {} warning(s) in {:.2?}",
+        generated.generated,
+        pipelines.len(),
+        env_dir.display(),
+        report.written.len(),
+        report.unchanged,
+        report.removed.len(),
+        count(Severity::Error),
+        count(Severity::Warning),
+        started.elapsed()
+    );
+    if generated.failed > 0 || count(Severity::Error) > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
