@@ -392,9 +392,9 @@ impl Generator for SchemaTransform {
                     "metadata_columns = {}",
                     py.string_list(&metadata_names)
                 ));
-                body.push("for col in metadata_columns:".to_owned());
-                body.push("    if col in available_columns:".to_owned());
-                body.push("        columns_to_select.append(col)".to_owned());
+                body.push("for meta_col in metadata_columns:".to_owned());
+                body.push("    if meta_col in available_columns:".to_owned());
+                body.push("        columns_to_select.append(meta_col)".to_owned());
             }
             body.push("df = df.select(*columns_to_select)".to_owned());
         }

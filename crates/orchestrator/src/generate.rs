@@ -316,6 +316,7 @@ impl GenerateContext for FlowgroupContext<'_> {
     fn metadata_columns(&self, action: &Action) -> Result<Vec<ColumnCode>, GenerateError> {
         let mut wanted: Vec<String> = Vec::new();
         for source in [
+            self.flowgroup.preset_metadata.as_ref(),
             self.flowgroup.model.fields.get("operational_metadata"),
             action.field("operational_metadata"),
         ] {

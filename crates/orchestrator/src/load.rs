@@ -33,6 +33,8 @@ pub struct LoadOptions<'a> {
 pub struct ResolvedFlowgroup {
     /// The flowgroup, fully resolved, as the action model.
     pub model: Flowgroup,
+    /// The operational-metadata columns its presets select, if any.
+    pub preset_metadata: Option<Value>,
 }
 
 impl ResolvedFlowgroup {
@@ -525,9 +527,14 @@ fn resolve(
                 .filter_map(|n| Some((n.as_str()?.to_owned(), n.span))),
         );
     }
+    let mut preset_metadata = None;
     if !preset_names.is_empty() {
         let defaults = presets.resolve(&preset_names, problems)?;
         apply_presets(&mut value, &defaults, problems);
+        preset_metadata = defaults
+            .as_map()
+            .and_then(|d| d.get("operational_metadata"))
+            .cloned();
     }
     substitutions.substitute(&mut value, secrets, problems);
     if failed(problems) {
@@ -570,7 +577,10 @@ fn resolve(
         }
     };
     crate::dependency::check_flowgroup(&model, problems);
-    Some(ResolvedFlowgroup { model })
+    Some(ResolvedFlowgroup {
+        model,
+        preset_metadata,
+    })
 }
 
 fn actions_mut(value: &mut Value) -> Option<&mut Vec<Value>> {

@@ -229,6 +229,34 @@ fn merge_at(base: &Value, over: &Value, key: Option<&str>) -> Value {
     }
 }
 
+/// `explicit` with what only `preset` has added: the explicit values win, and the keys keep
+/// the reference's order (the action's own first, then those the preset adds), which
+/// decides the order of generated options.
+fn fill_from_preset(explicit: &Value, preset: &Value, key: Option<&str>) -> Value {
+    match (&explicit.kind, &preset.kind) {
+        (ValueKind::Map(e), ValueKind::Map(p)) => {
+            let mut merged = Map::new();
+            for (k, v) in e.entries() {
+                let name = k.as_str();
+                match name.and_then(|n| p.get(n)) {
+                    Some(pv) => merged.push(k.clone(), fill_from_preset(v, pv, name)),
+                    None => merged.push(k.clone(), v.clone()),
+                }
+            }
+            for (k, v) in p.entries() {
+                if k.as_str().is_none_or(|n| !e.contains_key(n)) {
+                    merged.push(k.clone(), v.clone());
+                }
+            }
+            Value::new(explicit.span, ValueKind::Map(merged))
+        }
+        (ValueKind::Seq(_), ValueKind::Seq(_)) if key == Some("operational_metadata") => {
+            merge_at(preset, explicit, key)
+        }
+        _ => explicit.clone(),
+    }
+}
+
 /// Applies resolved preset `defaults` to the actions of `flowgroup`: load sources by
 /// `source.type`, write targets by `write_target.type`, transforms by `transform_type`.
 pub fn apply_presets(flowgroup: &mut Value, defaults: &Value, problems: &mut Vec<Diagnostic>) {
@@ -331,7 +359,7 @@ fn merge_typed_field(
             continue;
         }
         report_overridden(preset, target, field, problems);
-        *target = deep_merge(preset, target);
+        *target = fill_from_preset(target, preset, None);
     }
 }
 
