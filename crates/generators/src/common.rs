@@ -449,7 +449,7 @@ fn rewrite_local_imports(
     let is_local = |first: &str| {
         !first.is_empty()
             && (exists(context, &format!("{directory}{first}.py"), at)
-                || exists(context, &format!("{directory}{first}/__init__.py"), at))
+                || context.is_dir(&format!("{directory}{first}")))
     };
     let mut found = Vec::new();
     let mut out = String::with_capacity(text.len());

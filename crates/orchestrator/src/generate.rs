@@ -287,6 +287,10 @@ impl GenerateContext for FlowgroupContext<'_> {
         })
     }
 
+    fn is_dir(&self, path: &str) -> bool {
+        self.shared.root.join(path.replace('\\', "/")).is_dir()
+    }
+
     fn read_substituted(&self, path: &str, at: Span) -> Result<String, GenerateError> {
         let text = self.read_file(path, at)?;
         let text = text

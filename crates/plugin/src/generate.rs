@@ -93,6 +93,8 @@ pub trait GenerateContext: Sync {
     fn flowgroup_fields(&self) -> &Map;
     /// Reads a project file (`path` relative to the project root) as written.
     fn read_file(&self, path: &str, at: Span) -> Result<String, GenerateError>;
+    /// Whether `path` (relative to the project root) is a directory.
+    fn is_dir(&self, path: &str) -> bool;
     /// Reads a project file with its substitution tokens and secrets resolved, as SQL files
     /// and copied Python modules are.
     fn read_substituted(&self, path: &str, at: Span) -> Result<String, GenerateError>;

@@ -1,0 +1,397 @@
+//! Snapshots of what each built-in generator writes, for a few configurations each: a
+//! flowgroup written in YAML goes through the registry and the module assembly, with the
+//! project's files held in memory.
+
+use std::collections::BTreeMap;
+
+use lhp_generators::{builtin_registry, generate_flowgroup};
+use lhp_plugin::{
+    load_documents, Action, Flowgroup, GenerateContext, GenerateError, Limits, Map, MetadataColumn,
+    Sources, Span,
+};
+
+/// A project made of a few in-memory files, with one metadata column (`_ts`) on offer and
+/// the secret `ops/db_pw`.
+struct Project {
+    files: BTreeMap<&'static str, &'static str>,
+    fields: Map,
+}
+
+impl GenerateContext for Project {
+    fn pipeline(&self) -> &str {
+        "bronze"
+    }
+    fn flowgroup(&self) -> &str {
+        "fg"
+    }
+    fn flowgroup_fields(&self) -> &Map {
+        &self.fields
+    }
+    fn read_file(&self, path: &str, at: Span) -> Result<String, GenerateError> {
+        self.files
+            .get(path)
+            .map(|t| (*t).to_owned())
+            .ok_or_else(|| GenerateError::new("LHP-IO-001", format!("no file {path}")).at(at))
+    }
+    fn is_dir(&self, path: &str) -> bool {
+        let prefix = format!("{path}/");
+        self.files.keys().any(|f| f.starts_with(&prefix))
+    }
+    fn read_substituted(&self, path: &str, at: Span) -> Result<String, GenerateError> {
+        self.read_file(path, at)
+    }
+    fn metadata_columns(&self, action: &Action) -> Result<Vec<MetadataColumn>, GenerateError> {
+        let wanted = action
+            .field("operational_metadata")
+            .and_then(|v| v.as_seq())
+            .is_some_and(|s| s.iter().any(|v| v.as_str() == Some("_ts")));
+        Ok(if wanted {
+            vec![MetadataColumn {
+                name: "_ts".into(),
+                expression: "F.current_timestamp()".into(),
+                imports: Vec::new(),
+            }]
+        } else {
+            Vec::new()
+        })
+    }
+    fn metadata_column_names(&self) -> Vec<String> {
+        vec!["_ts".into()]
+    }
+    fn secret(&self, placeholder: &str) -> Option<(String, String)> {
+        (placeholder == "__SECRET_ops_db_pw__").then(|| ("ops".into(), "db_pw".into()))
+    }
+}
+
+/// The module generated for a flowgroup written in YAML (its pipeline is `bronze`).
+fn generate(yaml: &str, files: &[(&'static str, &'static str)]) -> String {
+    let mut sources = Sources::new();
+    let file = sources.add("fg.yaml", yaml);
+    let documents = load_documents(file, yaml.as_bytes(), Limits::default()).expect("yaml");
+    let flowgroup = Flowgroup::from_value(&documents[0]).expect("flowgroup");
+    let project = Project {
+        files: files.iter().copied().collect(),
+        fields: flowgroup.fields.clone(),
+    };
+    let outcome = generate_flowgroup(&flowgroup, &builtin_registry(), &project);
+    assert!(outcome.errors.is_empty(), "{:?}", outcome.errors);
+    let module = outcome.module.expect("a module");
+    let mut text = module.text;
+    for side in module.side_files {
+        text.push_str(&format!("\n## {}\n{}", side.path, side.text));
+    }
+    text
+}
+
+const HEAD: &str = "pipeline: bronze\nflowgroup: fg\nactions:\n";
+
+#[test]
+fn cloudfiles_with_inline_hints_and_format_options() {
+    insta::assert_snapshot!(generate(
+        &format!(
+            "{HEAD}{}",
+            r#"
+  - name: load_rides
+    type: load
+    operational_metadata: [_ts]
+    source:
+      type: cloudfiles
+      path: /Volumes/landing/rides/
+      format: csv
+      options:
+        cloudFiles.inferColumnTypes: "true"
+        cloudFiles.schemaHints: "ride_id BIGINT, fare DECIMAL(10,2), tags ARRAY<STRING>"
+      format_options:
+        header: "true"
+      schema_evolution_mode: addNewColumns
+    target: v_rides_raw
+  - name: write_rides
+    type: write
+    source: v_rides_raw
+    write_target: {type: streaming_table, catalog: main, schema: bronze, table: rides}
+"#
+        ),
+        &[]
+    ));
+}
+
+#[test]
+fn cloudfiles_with_a_schema_file() {
+    insta::assert_snapshot!(generate(
+        &format!("{HEAD}{}", r#"
+  - name: load_docks
+    type: load
+    source:
+      type: cloudfiles
+      path: /Volumes/landing/docks/
+      schema: schemas/docks.yaml
+    target: v_docks
+  - name: write_docks
+    type: write
+    source: v_docks
+    write_target: {type: streaming_table, catalog: main, schema: bronze, table: docks}
+"#),
+        &[(
+            "schemas/docks.yaml",
+            "name: docks\ncolumns:\n  - {name: dock_id, type: BIGINT, nullable: false}\n  - {name: price, type: DECIMAL(8,2), comment: in euros}\n  - {name: seen_at, type: TIMESTAMP}\n"
+        )]
+    ));
+}
+
+#[test]
+fn delta_batch_and_change_feed_stream() {
+    insta::assert_snapshot!(generate(
+        &format!(
+            "{HEAD}{}",
+            r#"
+  - name: load_batch
+    type: load
+    source:
+      type: delta
+      catalog: main
+      schema: ops
+      table: bikes
+      where_clause: ["retired = false"]
+      select_columns: [bike_id, model]
+    target: v_bikes
+  - name: load_changes
+    type: load
+    readMode: stream
+    source:
+      type: delta
+      catalog: main
+      schema: ops
+      table: rides
+      options: {readChangeFeed: "true", maxFilesPerTrigger: 10}
+    target: v_changes
+  - name: write_bikes
+    type: write
+    source: [v_bikes, v_changes]
+    write_target: {type: streaming_table, catalog: main, schema: silver, table: events, table_properties: {quality: silver}, cluster_columns: [bike_id]}
+"#
+        ),
+        &[]
+    ));
+}
+
+#[test]
+fn sql_jdbc_and_kafka_loads() {
+    insta::assert_snapshot!(generate(
+        &format!(
+            "{HEAD}{}",
+            r#"
+  - name: load_sql
+    type: load
+    source: {type: sql, sql_path: sql/active.sql}
+    target: v_active
+  - name: load_db
+    type: load
+    source:
+      type: jdbc
+      url: "jdbc:postgresql://db/ops"
+      driver: org.postgresql.Driver
+      user: reader
+      password: "__SECRET_ops_db_pw__"
+      query: "SELECT * FROM stations WHERE active"
+    target: v_db
+  - name: load_feed
+    type: load
+    source:
+      type: kafka
+      bootstrap_servers: "broker:9092"
+      subscribe: docks.availability
+      options: {startingOffsets: earliest, kafka.security.protocol: SASL_SSL}
+    target: v_feed
+  - name: write_active
+    type: write
+    source: v_active
+    write_target: {type: materialized_view, catalog: main, schema: gold, table: active}
+"#
+        ),
+        &[(
+            "sql/active.sql",
+            "  SELECT *\nFROM main.ops.stations\nWHERE active\n"
+        )]
+    ));
+}
+
+#[test]
+fn python_load_and_custom_datasource_copy_their_modules() {
+    insta::assert_snapshot!(generate(
+        &format!("{HEAD}{}", r#"
+  - name: load_py
+    type: load
+    source: {type: python, module_path: py/weather.py, function_name: fetch, parameters: {days: 3}}
+    target: v_weather
+  - name: load_custom
+    type: load
+    source: {type: custom_datasource, module_path: py/feed.py, custom_datasource_class: FeedSource, options: {city: porto}}
+    target: v_custom
+  - name: write_weather
+    type: write
+    source: v_weather
+    write_target: {type: materialized_view, catalog: main, schema: bronze, table: weather}
+"#),
+        &[
+            ("py/weather.py", "from lib.http import get\n\n\ndef fetch(spark, parameters):\n    return spark.range(parameters[\"days\"])\n"),
+            ("py/lib/http.py", "def get(url):\n    return url\n"),
+            ("py/feed.py", "class FeedSource:\n    @classmethod\n    def name(cls):\n        return \"dock_feed\"\n"),
+        ]
+    ));
+}
+
+#[test]
+fn sql_python_and_temp_table_transforms() {
+    insta::assert_snapshot!(generate(
+        &format!("{HEAD}{}", r#"
+  - name: load_a
+    type: load
+    source: {type: delta, catalog: main, schema: s, table: a}
+    target: v_a
+  - name: load_b
+    type: load
+    source: {type: delta, catalog: main, schema: s, table: b}
+    target: v_b
+  - name: join_them
+    type: transform
+    transform_type: python
+    source: [v_a, v_b]
+    module_path: py/join.py
+    function_name: join_frames
+    target: v_joined
+  - name: trim
+    type: transform
+    transform_type: sql
+    operational_metadata: [_ts]
+    description: "Keep the recent rows"
+    sql: |
+      SELECT * FROM v_joined
+      WHERE day > current_date() - 7
+    target: v_recent
+  - name: stage
+    type: transform
+    transform_type: temp_table
+    source: v_recent
+    target: recent_staged
+  - name: write_recent
+    type: write
+    source: recent_staged
+    write_target: {type: streaming_table, catalog: main, schema: silver, table: recent}
+"#),
+        &[("py/join.py", "def join_frames(frames, spark, parameters):\n    return frames[0].join(frames[1], \"id\")\n")]
+    ));
+}
+
+#[test]
+fn schema_transform_strict_and_expectations() {
+    insta::assert_snapshot!(generate(
+        &format!("{HEAD}{}", r#"
+  - name: load_raw
+    type: load
+    readMode: stream
+    source: {type: delta, catalog: main, schema: s, table: raw}
+    target: v_raw
+  - name: checks
+    type: transform
+    transform_type: data_quality
+    source: v_typed
+    expectations_file: expectations/raw.yaml
+    operational_metadata: [_ts]
+    target: v_checked
+  - name: conform
+    type: transform
+    transform_type: schema
+    source: v_raw
+    enforcement: strict
+    schema_inline: |
+      id -> ride_id: BIGINT
+      started -> started_at
+      fare: DECIMAL(10,2)
+      city
+    target: v_typed
+  - name: write_checked
+    type: write
+    source: v_checked
+    write_target: {type: streaming_table, catalog: main, schema: silver, table: rides, partition_columns: [city]}
+"#),
+        &[(
+            "expectations/raw.yaml",
+            "ride_id IS NOT NULL: {action: fail, name: has_id}\nfare >= 0: {action: drop, name: fare_not_negative}\ncity IS NOT NULL: {action: warn}\n"
+        )]
+    ));
+}
+
+#[test]
+fn cdc_and_snapshot_cdc_writes() {
+    insta::assert_snapshot!(generate(
+        &format!(
+            "{HEAD}{}",
+            r#"
+  - name: load_changes
+    type: load
+    readMode: stream
+    source: {type: delta, catalog: main, schema: s, table: customers_cdf, options: {readChangeFeed: "true"}}
+    target: v_changes
+  - name: write_customers
+    type: write
+    source: v_changes
+    write_target:
+      type: streaming_table
+      catalog: main
+      schema: silver
+      table: customers
+      mode: cdc
+      cdc_config:
+        keys: [customer_id]
+        sequence_by: [_commit_version, _commit_timestamp]
+        scd_type: 2
+        track_history_except_column_list: [_commit_timestamp]
+        ignore_null_updates: true
+        apply_as_deletes: "_change_type = 'delete'"
+  - name: write_suppliers
+    type: write
+    write_target:
+      type: streaming_table
+      catalog: main
+      schema: silver
+      table: suppliers
+      mode: snapshot_cdc
+      snapshot_cdc_config:
+        source_function: {file: py/snap.py, function: next_snapshot, parameters: {days: 1}}
+        keys: [supplier_id]
+"#
+        ),
+        &[(
+            "py/snap.py",
+            "def next_snapshot(version, days):\n    return None\n"
+        )]
+    ));
+}
+
+#[test]
+fn materialized_views_from_sql_and_from_a_view() {
+    insta::assert_snapshot!(generate(
+        &format!(
+            "{HEAD}{}",
+            r#"
+  - name: load_usage
+    type: load
+    source: {type: delta, catalog: main, schema: s, table: usage}
+    target: v_usage
+  - name: write_by_view
+    type: write
+    source: v_usage
+    write_target: {type: materialized_view, catalog: main, schema: gold, table: usage_copy, comment: "A copy", table_properties: {quality: gold}, refresh_schedule: "every 1 hour"}
+  - name: write_by_sql
+    type: write
+    write_target:
+      type: materialized_view
+      catalog: main
+      schema: gold
+      table: usage_daily
+      sql: "SELECT day, count(*) AS n FROM main.s.usage GROUP BY day"
+"#
+        ),
+        &[]
+    ));
+}
