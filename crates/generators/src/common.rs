@@ -396,7 +396,7 @@ pub fn copy_module(
             Err(_) if destination.ends_with("/__init__.py") => {
                 files.push(SideFile {
                     path: format!("custom_python_functions/{destination}"),
-                    text: copy_header(&source),
+                    text: copy_header(&source).trim_end().to_owned() + "\n",
                 });
                 continue;
             }
@@ -422,11 +422,10 @@ pub fn copy_module(
                 ));
             }
         }
-        let body =
-            crate::pyfmt::format_module(&(rewritten.trim_end_matches('\n').to_owned() + "\n"));
+        let whole = copy_header(&source) + rewritten.trim_end_matches('\n') + "\n";
         files.push(SideFile {
             path: format!("custom_python_functions/{destination}"),
-            text: copy_header(&source) + &body,
+            text: crate::pyfmt::format_module(&whole),
         });
     }
     Ok((stem, files))
