@@ -286,3 +286,39 @@ fn a_project_with_errors_writes_nothing() {
     );
     assert!(!out_dir.path().join("dev").exists());
 }
+/// ruff, when this machine has it: `LHP_RUFF`, `ruff` on PATH, or the reference's venv.
+fn ruff() -> Option<PathBuf> {
+    let candidates = [
+        std::env::var_os("LHP_RUFF").map(PathBuf::from),
+        Some(PathBuf::from("ruff")),
+        std::env::var_os("HOME").map(|h| Path::new(&h).join(".cache/lhp-oracle-0.9.3/bin/ruff")),
+    ];
+    candidates.into_iter().flatten().find(|c| {
+        Command::new(c)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    })
+}
+
+#[test]
+fn ruff_format_leaves_the_generated_code_as_it_is() {
+    let Some(ruff) = ruff() else {
+        eprintln!("no ruff on this machine (set LHP_RUFF): the formatting check is skipped");
+        return;
+    };
+    let out_dir = tempfile::tempdir().expect("temp dir");
+    let out = generate_into(&example(), out_dir.path(), &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let check = Command::new(ruff)
+        .args(["format", "--isolated", "--check", "--diff"])
+        .arg(out_dir.path().join("dev"))
+        .output()
+        .expect("ruff runs");
+    assert!(
+        check.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&check.stdout),
+        stderr(&check)
+    );
+}

@@ -92,8 +92,9 @@ impl<'a> Py<'a> {
                     }
                 }
                 Piece::Secret(scope, key) => {
+                    // Inside `"""` a `"` does not end the string, and the formatter prefers it.
                     body.push('{');
-                    body.push_str(&secret_call(scope, key, '\''));
+                    body.push_str(&secret_call(scope, key, '"'));
                     body.push('}');
                 }
             }

@@ -198,11 +198,10 @@ fn parse_rule(line: &str) -> Option<ColumnRule> {
             .unwrap_or_else(|| s.to_owned())
     };
     // A backtick-quoted name may hold `:` or `->`; look for the separators after it.
-    let name_end = if line.starts_with('`') {
-        line[1..].find('`').map_or(0, |i| i + 2)
-    } else {
-        0
-    };
+    let name_end = line
+        .strip_prefix('`')
+        .and_then(|quoted| quoted.find('`'))
+        .map_or(0, |i| i + 2);
     let (head, cast) = match line[name_end..].rfind(':') {
         Some(at) if !line[name_end..][at..].contains("->") => {
             let at = at + name_end;

@@ -76,11 +76,56 @@ fn generate(yaml: &str, files: &[(&'static str, &'static str)]) -> String {
     let outcome = generate_flowgroup(&flowgroup, &builtin_registry(), &project);
     assert!(outcome.errors.is_empty(), "{:?}", outcome.errors);
     let module = outcome.module.expect("a module");
+    assert_formatted(&module.text);
     let mut text = module.text;
     for side in module.side_files {
+        assert_formatted(&side.text);
         text.push_str(&format!("\n## {}\n{}", side.path, side.text));
     }
     text
+}
+
+/// ruff, when this machine has it: `LHP_RUFF`, `ruff` on PATH, or the reference's venv.
+fn ruff() -> Option<std::path::PathBuf> {
+    use std::path::PathBuf;
+    let candidates = [
+        std::env::var_os("LHP_RUFF").map(PathBuf::from),
+        Some(PathBuf::from("ruff")),
+        std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/lhp-oracle-0.9.3/bin/ruff")),
+    ];
+    candidates.into_iter().flatten().find(|c| {
+        std::process::Command::new(c)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    })
+}
+
+/// `ruff format` would leave `text` as it is (checked when ruff is installed; CI installs it).
+fn assert_formatted(text: &str) {
+    use std::io::Write;
+    let Some(ruff) = ruff() else {
+        eprintln!("no ruff here (set LHP_RUFF): layout not checked");
+        return;
+    };
+    let mut child = std::process::Command::new(ruff)
+        .args(["format", "--isolated", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("ruff runs");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(text.as_bytes())
+        .expect("write");
+    let out = child.wait_with_output().expect("ruff ends");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        text,
+        "ruff would reformat this"
+    );
 }
 
 const HEAD: &str = "pipeline: bronze\nflowgroup: fg\nactions:\n";

@@ -80,7 +80,29 @@ pub fn generate(
                     shared: &shared,
                     flowgroup,
                 };
-                let outcome = generate_flowgroup(&flowgroup.model, registry, &context);
+                // A generator that panics fails its own flowgroup, not the run.
+                let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    generate_flowgroup(&flowgroup.model, registry, &context)
+                }))
+                .unwrap_or_else(|panic| {
+                    let what = panic
+                        .downcast_ref::<String>()
+                        .cloned()
+                        .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+                        .unwrap_or_default();
+                    Outcome {
+                        errors: vec![GenerateError::new(
+                            "LHP-GEN-999",
+                            format!(
+                                "internal error while generating flowgroup `{}`: {what}",
+                                flowgroup.name()
+                            ),
+                        )
+                        .at(flowgroup.model.span)
+                        .hint("this is a bug in lhp; please report it with the flowgroup")],
+                        ..Outcome::default()
+                    }
+                });
                 if let Ok(mut results) = results.lock() {
                     results.push((index, outcome));
                 }
