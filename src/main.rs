@@ -47,7 +47,7 @@ enum Command {
     Validate(ValidateArgs),
     /// Generate the Python module of every flowgroup for one environment.
     ///
-    /// Writes OUTPUT/ENV/<pipeline>/<flowgroup>.py (OUTPUT defaults to `generated` in the
+    /// Writes `OUTPUT/ENV/<pipeline>/<flowgroup>.py` (OUTPUT defaults to `generated` in the
     /// project). Files are replaced atomically, unchanged files are left alone, and generated
     /// files whose flowgroup is gone are removed; nothing outside the output directory is
     /// touched. Exit status: 0 when every flowgroup generated, 1 otherwise (the others are

@@ -62,9 +62,12 @@ fn generate_into(project: &Path, output: &Path, extra: &[&str]) -> Output {
     lhp_in(project, &args)
 }
 
-const PEDAL_FILES: [&str; 10] = [
+const PEDAL_FILES: [&str; 13] = [
+    "pedal_bronze/custom_python_functions/__init__.py",
+    "pedal_bronze/custom_python_functions/maintenance.py",
     "pedal_bronze/dock_feed_lisbon.py",
     "pedal_bronze/dock_feed_porto.py",
+    "pedal_bronze/fleet.py",
     "pedal_bronze/rides.py",
     "pedal_bronze/stations.py",
     "pedal_bronze/weather.py",
@@ -87,8 +90,8 @@ fn the_example_generates_one_module_per_flowgroup_and_each_compiles() {
         .collect();
     assert_eq!(names, PEDAL_FILES);
     assert!(
-        stderr(&out).contains("generated 8 flowgroup(s) of 3 pipeline(s)")
-            && stderr(&out).contains("10 file(s) written, 0 unchanged, 0 removed"),
+        stderr(&out).contains("generated 9 flowgroup(s) of 3 pipeline(s)")
+            && stderr(&out).contains("13 file(s) written, 0 unchanged, 0 removed"),
         "{}",
         stderr(&out)
     );
@@ -145,7 +148,7 @@ fn output_is_byte_identical_whatever_the_thread_count_and_reruns_change_nothing(
     let again = generate_into(&example(), one.path(), &["--jobs", "3"]);
     assert!(again.status.success(), "{}", stderr(&again));
     assert!(
-        stderr(&again).contains("0 file(s) written, 10 unchanged, 0 removed"),
+        stderr(&again).contains("0 file(s) written, 13 unchanged, 0 removed"),
         "{}",
         stderr(&again)
     );

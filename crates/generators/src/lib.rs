@@ -2,7 +2,7 @@
 //! of a flowgroup's Python module.
 //!
 //! Each type is a [`Generator`](lhp_plugin::Generator) registered in a
-//! [`Registry`](lhp_plugin::Registry) through the same call a plugin uses
+//! [`lhp_plugin::Registry`] through the same call a plugin uses
 //! ([`register_builtins`]). A generator turns an action into a code fragment with the
 //! imports it needs, mostly by rendering one of the minijinja templates embedded here
 //! (`templates/`); [`module::generate_flowgroup`] orders a flowgroup's actions, runs their
