@@ -148,6 +148,24 @@ pub fn require_stream(
     }
 }
 
+/// The view an action produces (its `target`), or an error saying it needs one.
+pub fn target_view(action: &Action) -> Result<String, GenerateError> {
+    action
+        .target
+        .as_ref()
+        .map(|t| t.value.clone())
+        .ok_or_else(|| {
+            GenerateError::new(
+                "LHP-VAL-001",
+                format!(
+                    "{} `{}` needs a `target` view",
+                    action.kind, action.name.value
+                ),
+            )
+            .at(action.span())
+        })
+}
+
 /// The single view name an action reads (`source` as a string, or the first of a list).
 pub fn source_view(action: &Action) -> Result<String, GenerateError> {
     action.reads().into_iter().next().ok_or_else(|| {

@@ -24,22 +24,6 @@ pub fn generators() -> Vec<std::sync::Arc<dyn Generator>> {
     ]
 }
 
-/// The view a load produces.
-fn target(request: &GenerateRequest<'_>) -> Result<String, GenerateError> {
-    let action = request.action;
-    action
-        .target
-        .as_ref()
-        .map(|t| t.value.clone())
-        .ok_or_else(|| {
-            GenerateError::new(
-                "LHP-VAL-001",
-                format!("load `{}` needs a `target` view", action.name.value),
-            )
-            .at(action.span())
-        })
-}
-
 /// An option value as the reader gets it: booleans and numbers bare, the rest as strings.
 fn option_value(py: &Py<'_>, value: &Value) -> String {
     match &value.kind {
@@ -70,7 +54,7 @@ fn simple_view(
     let view = View {
         before,
         decorators: vec!["@dp.temporary_view()".to_owned()],
-        name: target(request)?,
+        name: common::target_view(request.action)?,
         doc,
         body,
         metadata,
@@ -121,7 +105,7 @@ impl Generator for CloudFiles {
         require_stream(action, read_mode(action).as_deref(), "cloudfiles load")?;
         let path = required(action, source, "path")?;
         let format = text(source, "format").unwrap_or("json");
-        let target = target(request)?;
+        let target = common::target_view(request.action)?;
 
         let mut options: Vec<(String, Value)> = Vec::new();
         let mut push = |key: String, value: &Value| {

@@ -157,7 +157,7 @@ pub fn quote(text: &str) -> String {
 }
 
 /// Escapes `text` for a single-line literal delimited by `quote`.
-fn escape(text: &str, quote: char) -> String {
+pub fn escape(text: &str, quote: char) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use lhp_plugin::{
-    Action, ActionKind, Fragment, GenerateError, GenerateRequest, Generator, Value, ValueKind,
+    ActionKind, Fragment, GenerateError, GenerateRequest, Generator, Value, ValueKind,
 };
 
 use crate::common::{
@@ -22,20 +22,6 @@ pub fn generators() -> Vec<Arc<dyn Generator>> {
         Arc::new(TempTable),
         Arc::new(DataQuality),
     ]
-}
-
-fn target(action: &Action) -> Result<String, GenerateError> {
-    action
-        .target
-        .as_ref()
-        .map(|t| t.value.clone())
-        .ok_or_else(|| {
-            GenerateError::new(
-                "LHP-VAL-001",
-                format!("transform `{}` needs a `target` view", action.name.value),
-            )
-            .at(action.span())
-        })
 }
 
 /// The SQL of an action: inline `sql` (stripped), else the `sql_path` file.
@@ -92,7 +78,7 @@ impl Generator for SqlTransform {
                 "@dp.temporary_view(comment={})",
                 py.string(&description)
             )],
-            name: target(action)?,
+            name: crate::common::target_view(action)?,
             doc: description,
             body: vec![format!("df = spark.sql({})", py.sql(&sql))],
             metadata,
@@ -162,7 +148,7 @@ impl Generator for PythonTransform {
         let view = View {
             before: Vec::new(),
             decorators: vec!["@dp.temporary_view()".to_owned()],
-            name: target(action)?,
+            name: crate::common::target_view(action)?,
             doc: format!("Python transform: {module}.{function}"),
             body,
             metadata,
@@ -400,7 +386,7 @@ impl Generator for SchemaTransform {
         let view = View {
             before: Vec::new(),
             decorators: vec!["@dp.temporary_view()".to_owned()],
-            name: target(action)?,
+            name: crate::common::target_view(action)?,
             doc: format!("Schema application: {}", action.name.value),
             body,
             metadata: Vec::new(),
@@ -430,7 +416,7 @@ impl Generator for TempTable {
                 format!("{}.table({})", reader(stream), py.string(&source))
             }
         };
-        let name = target(action)?;
+        let name = crate::common::target_view(action)?;
         let (metadata, imports) = metadata_lines(request, false)?;
         let view = View {
             before: Vec::new(),
@@ -589,7 +575,7 @@ impl Generator for DataQuality {
         let view = View {
             before: Vec::new(),
             decorators,
-            name: target(action)?,
+            name: crate::common::target_view(action)?,
             doc: format!("Data quality checks for {source}"),
             body: vec![format!(
                 "df = spark.readStream.table({})",

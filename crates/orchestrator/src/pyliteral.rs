@@ -11,26 +11,7 @@ pub fn repr_str(text: &str) -> String {
     } else {
         '\''
     };
-    let mut out = String::with_capacity(text.len() + 2);
-    out.push(quote);
-    for c in text.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c == quote => {
-                out.push('\\');
-                out.push(c);
-            }
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
-                out.push_str(&format!("\\x{:02x}", c as u32))
-            }
-            c => out.push(c),
-        }
-    }
-    out.push(quote);
-    out
+    format!("{quote}{}{quote}", lhp_generators::py::escape(text, quote))
 }
 
 /// Reads a Python or JSON literal (strings, numbers, `True`/`true`, `False`/`false`,
