@@ -72,3 +72,14 @@ pub fn builtin_registry() -> Registry {
     let _ = register_builtins(&mut registry);
     registry
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_embedded_template_compiles() {
+        let mut env = minijinja::Environment::new();
+        for (name, text) in crate::TEMPLATES {
+            assert!(env.add_template(name, text).is_ok(), "{name}");
+        }
+    }
+}
