@@ -7,7 +7,6 @@ use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use lhp_orchestrator::generate::{check_names, generate, write_output};
-use lhp_orchestrator::load::{load_project, LoadOptions};
 use lhp_orchestrator::Severity;
 
 use crate::render::render;
@@ -26,14 +25,12 @@ pub fn run(args: &GenerateArgs) -> ExitCode {
     let jobs = args.jobs.unwrap_or_else(|| {
         std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
     });
-    let env_var = |name: &str| std::env::var(name).ok();
-    let options = LoadOptions {
-        env: &args.env,
-        include_tests: args.include_tests,
-        pipeline: args.pipeline.as_deref(),
-        env_var: &env_var,
-    };
-    let mut project = load_project(&root, &options);
+    let mut project = crate::load(
+        &root,
+        &args.env,
+        args.include_tests,
+        args.pipeline.as_deref(),
+    );
     let style = style();
     let mut diagnostics = std::mem::take(&mut project.diagnostics);
     diagnostics.extend(project.flowgroups.iter().filter_map(check_names));

@@ -133,18 +133,33 @@ fn project_root(project: Option<&PathBuf>) -> Option<PathBuf> {
     root
 }
 
+/// Reads the project at `root` for `env`, with the process environment.
+fn load(
+    root: &std::path::Path,
+    env: &str,
+    include_tests: bool,
+    pipeline: Option<&str>,
+) -> lhp_orchestrator::load::LoadedProject {
+    let env_var = |name: &str| std::env::var(name).ok();
+    let options = LoadOptions {
+        env,
+        include_tests,
+        pipeline,
+        env_var: &env_var,
+    };
+    load_project(root, &options)
+}
+
 fn validate(args: &ValidateArgs) -> ExitCode {
     let Some(root) = project_root(args.project.as_ref()) else {
         return ExitCode::FAILURE;
     };
-    let env_var = |name: &str| std::env::var(name).ok();
-    let options = LoadOptions {
-        env: &args.env,
-        include_tests: args.include_tests,
-        pipeline: args.pipeline.as_deref(),
-        env_var: &env_var,
-    };
-    let project = load_project(&root, &options);
+    let project = load(
+        &root,
+        &args.env,
+        args.include_tests,
+        args.pipeline.as_deref(),
+    );
     let style = style();
     for diagnostic in &project.diagnostics {
         eprint!("{}", render(diagnostic, &project.sources, style));

@@ -54,7 +54,11 @@ pub fn text<'a>(map: &'a Map, key: &str) -> Option<&'a str> {
 
 /// A field of a mapping as text (numbers and booleans as Python's `str()` would print them).
 pub fn scalar_text(map: &Map, key: &str) -> Option<String> {
-    let value = map.get(key)?;
+    map.get(key).and_then(value_text)
+}
+
+/// A scalar as text, as Python's `str()` prints it; `None` for null and collections.
+fn value_text(value: &Value) -> Option<String> {
     Some(match &value.kind {
         ValueKind::String(s) => s.clone(),
         ValueKind::Int(i) => i.to_string(),
@@ -67,12 +71,7 @@ pub fn scalar_text(map: &Map, key: &str) -> Option<String> {
 
 /// Any value as text: scalars as [`scalar_text`] prints them, collections as Python would.
 pub fn scalar_text_of(value: &Value) -> String {
-    let mut map = Map::new();
-    map.push(
-        Value::new(value.span, ValueKind::String("v".into())),
-        value.clone(),
-    );
-    scalar_text(&map, "v").unwrap_or_else(|| value.to_string())
+    value_text(value).unwrap_or_else(|| value.to_string())
 }
 
 /// The action's fields.
@@ -419,7 +418,7 @@ pub fn copy_module(
             }
             Err(error) => return Err(error),
         };
-        let (rewritten, imports) = rewrite_local_imports(context, &directory, &text, at);
+        let (rewritten, imports) = rewrite_local_imports(context, &directory, &text);
         for module in imports {
             let parts: Vec<&str> = module.split('.').collect();
             for depth in 1..parts.len() {
@@ -430,7 +429,7 @@ pub fn copy_module(
                 ));
             }
             let file = parts.join("/");
-            if exists(context, &format!("{directory}{file}.py"), at) {
+            if context.is_file(&format!("{directory}{file}.py")) {
                 pending.push((format!("{directory}{file}.py"), format!("{file}.py")));
             } else {
                 pending.push((
@@ -448,11 +447,6 @@ pub fn copy_module(
     Ok((stem, files))
 }
 
-/// Whether a project file exists (read through the context, so it stays in the project).
-fn exists(context: &dyn GenerateContext, path: &str, at: Span) -> bool {
-    context.read_file(path, at).is_ok()
-}
-
 /// Rewrites `import a.b` and `from a.b import c` where `a` is a module or package beside the
 /// entry module to import from `custom_python_functions`; returns the local modules named
 /// (`from a import b` names `a.b` when `b` is a module file).
@@ -460,11 +454,10 @@ fn rewrite_local_imports(
     context: &dyn GenerateContext,
     directory: &str,
     text: &str,
-    at: Span,
 ) -> (String, Vec<String>) {
     let is_local = |first: &str| {
         !first.is_empty()
-            && (exists(context, &format!("{directory}{first}.py"), at)
+            && (context.is_file(&format!("{directory}{first}.py"))
                 || context.is_dir(&format!("{directory}{first}")))
     };
     let mut found = Vec::new();
@@ -501,9 +494,7 @@ fn rewrite_local_imports(
                         .next()
                         .unwrap_or_default();
                     let candidate = format!("{}/{name}", module.replace('.', "/"));
-                    if !name.is_empty()
-                        && exists(context, &format!("{directory}{candidate}.py"), at)
-                    {
+                    if !name.is_empty() && context.is_file(&format!("{directory}{candidate}.py")) {
                         found.push(format!("{module}.{name}"));
                     }
                 }

@@ -177,14 +177,13 @@ impl Generator for CloudFiles {
             .collect();
         let schema_source = source
             .get("schema")
-            .map(|s| match s.as_map() {
+            .and_then(|s| match s.as_map() {
                 Some(m) => m
                     .get("file")
                     .and_then(Value::as_str)
                     .map(|f| (f.to_owned(), s.span)),
                 None => s.as_str().map(|f| (f.to_owned(), s.span)),
             })
-            .unwrap_or(None)
             .or_else(|| {
                 if hints.is_some() {
                     return None;

@@ -243,11 +243,11 @@ pub fn dependency_order(actions: &[Action]) -> Vec<&Action> {
         generation_start = generation_end;
     }
     // Actions on a cycle (reported by validation) keep their written order at the end.
-    for index in 0..actions.len() {
-        if !order.contains(&index) {
-            order.push(index);
-        }
+    let mut placed = vec![false; actions.len()];
+    for &index in &order {
+        placed[index] = true;
     }
+    order.extend((0..actions.len()).filter(|&i| !placed[i]));
     order.into_iter().map(|i| &actions[i]).collect()
 }
 

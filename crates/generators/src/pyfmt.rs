@@ -458,10 +458,9 @@ fn layout(
         }
     }
     // Split at the brackets that end the expression.
-    let Some(last) = expression.last().filter(|t| t.is_close()) else {
+    if !expression.last().is_some_and(Token::is_close) {
         return vec![flat];
-    };
-    let _ = last;
+    }
     let close = expression.len() - 1;
     let Some(open) = (0..close)
         .rev()

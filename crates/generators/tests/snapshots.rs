@@ -33,6 +33,9 @@ impl GenerateContext for Project {
             .map(|t| (*t).to_owned())
             .ok_or_else(|| GenerateError::new("LHP-IO-001", format!("no file {path}")).at(at))
     }
+    fn is_file(&self, path: &str) -> bool {
+        self.files.contains_key(path)
+    }
     fn is_dir(&self, path: &str) -> bool {
         let prefix = format!("{path}/");
         self.files.keys().any(|f| f.starts_with(&prefix))

@@ -313,6 +313,10 @@ impl GenerateContext for FlowgroupContext<'_> {
         self.shared.root.join(path.replace('\\', "/")).is_dir()
     }
 
+    fn is_file(&self, path: &str) -> bool {
+        self.shared.root.join(path.replace('\\', "/")).is_file()
+    }
+
     fn read_substituted(&self, path: &str, at: Span) -> Result<String, GenerateError> {
         let text = self.read_file(path, at)?;
         let text = text

@@ -95,6 +95,8 @@ pub trait GenerateContext: Sync {
     fn read_file(&self, path: &str, at: Span) -> Result<String, GenerateError>;
     /// Whether `path` (relative to the project root) is a directory.
     fn is_dir(&self, path: &str) -> bool;
+    /// Whether `path` (relative to the project root) is a file.
+    fn is_file(&self, path: &str) -> bool;
     /// Reads a project file with its substitution tokens and secrets resolved, as SQL files
     /// and copied Python modules are.
     fn read_substituted(&self, path: &str, at: Span) -> Result<String, GenerateError>;
