@@ -89,6 +89,15 @@ pub trait GenerateContext: Sync {
     fn pipeline(&self) -> &str;
     /// The flowgroup being generated.
     fn flowgroup(&self) -> &str;
+    /// The environment being generated (`dev`).
+    fn env(&self) -> &str {
+        ""
+    }
+    /// Where `span` is, as a project-relative file, line and column, when known.
+    fn location(&self, span: Span) -> Option<crate::protocol::Location> {
+        let _ = span;
+        None
+    }
     /// The flowgroup's own fields (`operational_metadata`, `job_name`, ...).
     fn flowgroup_fields(&self) -> &Map;
     /// Reads a project file (`path` relative to the project root) as written.
@@ -137,6 +146,12 @@ pub trait Generator: Send + Sync {
     /// Who provides it (`builtin`, or a plugin's name), for messages.
     fn provider(&self) -> &str {
         "builtin"
+    }
+    /// Checks an action's configuration before anything is generated; every problem at
+    /// once, each at its position. The default accepts everything.
+    fn validate(&self, action: &Action) -> Vec<GenerateError> {
+        let _ = action;
+        Vec::new()
     }
     /// Turns the request into code.
     fn generate(&self, request: &GenerateRequest<'_>) -> Result<Fragment, GenerateError>;

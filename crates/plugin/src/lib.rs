@@ -4,20 +4,34 @@
 //! value knows the file, line and column it was written at ([`Span`]), so that every error
 //! can point at the user's YAML; and the action model over it ([`Flowgroup`], [`Action`],
 //! [`ActionKind`]). The [`Generator`] trait and the [`Registry`] (in [`generate`]) turn actions into
-//! code; built-in types are registered exactly as a plugin's are.
+//! code; built-in types are registered exactly as a plugin's are. A plugin is described by
+//! [`PluginMetadata`] and implements [`Plugin`] (its generators and [`Hook`]s); process
+//! plugins speak the wire types of [`protocol`]; [`testkit`] helps test a generator.
 
 #![warn(missing_docs)]
 
 pub mod action;
+pub mod event;
 pub mod generate;
+pub mod plugin;
+pub mod protocol;
+pub mod python;
 mod source;
+pub mod testkit;
 mod value;
 pub mod yaml;
+
+pub use async_trait::async_trait;
 
 pub use crate::action::{Action, ActionKind, Flowgroup, ShapeError, Spanned};
 pub use crate::generate::{
     Fragment, GenerateContext, GenerateError, GenerateRequest, Generator, MetadataColumn, Registry,
     RegistryError, SideFile,
+};
+pub use crate::event::{Event, EventError};
+pub use crate::plugin::{
+    Hook, HookError, Plugin, PluginKind, PluginMetadata, VersionError, LHP_VERSION,
+    PROTOCOL_VERSION,
 };
 pub use crate::source::{FileId, Located, SourceFile, Sources, Span};
 pub use crate::value::{python_float, Map, Value, ValueKind};

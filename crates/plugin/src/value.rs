@@ -247,3 +247,32 @@ pub fn python_float(x: f64) -> String {
         format!("{sign}{mantissa}e{exp_sign}{:02}", exponent.unsigned_abs())
     }
 }
+
+impl Value {
+    /// The value as JSON, positions dropped (a float that JSON cannot hold becomes `null`).
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::Value as Json;
+        match &self.kind {
+            ValueKind::Null => Json::Null,
+            ValueKind::Bool(b) => Json::Bool(*b),
+            ValueKind::Int(i) => Json::from(*i),
+            ValueKind::Float(f) => serde_json::Number::from_f64(*f).map_or(Json::Null, Json::Number),
+            ValueKind::String(s) => Json::String(s.clone()),
+            ValueKind::Seq(items) => Json::Array(items.iter().map(Value::to_json).collect()),
+            ValueKind::Map(map) => Json::Object(
+                map.entries()
+                    .iter()
+                    .map(|(k, v)| (json_key(k), v.to_json()))
+                    .collect(),
+            ),
+        }
+    }
+}
+
+/// A mapping key as a JSON object key: strings as they are, other scalars as JSON text.
+fn json_key(key: &Value) -> String {
+    match key.as_str() {
+        Some(text) => text.to_owned(),
+        None => key.to_json().to_string(),
+    }
+}
