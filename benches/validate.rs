@@ -81,6 +81,7 @@ fn validate(c: &mut Criterion) {
             include_tests: false,
             pipeline: None,
             env_var: &env_var,
+            plugin_types: &[],
         };
         let check = load_project(&dir, &options);
         assert!(

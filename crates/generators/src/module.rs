@@ -197,12 +197,47 @@ fn run(
         group,
         context,
     };
-    generator.generate(&request).map_err(|mut error| {
+    let fragment = generator.generate(&request).map_err(|mut error| {
         if error.span.is_none() {
             error.span = Some(action.span());
         }
         error
-    })
+    })?;
+    if generator.provider() != "builtin" {
+        check_plugin_fragment(generator.provider(), action, &fragment)?;
+    }
+    Ok(fragment)
+}
+
+/// A plugin's fragment must parse on its own (and so must each import and preamble line),
+/// so that its mistakes are reported here, against the plugin and the action.
+fn check_plugin_fragment(
+    plugin: &str,
+    action: &Action,
+    fragment: &Fragment,
+) -> Result<(), GenerateError> {
+    let parts = std::iter::once(("code", fragment.code.as_str()))
+        .chain(fragment.imports.iter().map(|i| ("import", i.as_str())))
+        .chain(fragment.preamble.iter().map(|p| ("preamble", p.as_str())));
+    for (what, code) in parts {
+        if let Err(error) = lhp_plugin::python::check_syntax(code) {
+            let line = code
+                .lines()
+                .nth(error.line.saturating_sub(1) as usize)
+                .unwrap_or_default()
+                .trim();
+            return Err(GenerateError::new(
+                "LHP-PLUGIN-008",
+                format!(
+                    "plugin `{plugin}` produced {what} for action `{}` that is not valid Python: {error}",
+                    action.name.value
+                ),
+            )
+            .at(action.span())
+            .hint(format!("the line is: {line}")));
+        }
+    }
+    Ok(())
 }
 
 /// Actions in dependency order, generation by generation: first those that read no other

@@ -6,7 +6,7 @@
 //! are ignored, as the reference ignores them. These tables move to the generator registry
 //! when generators exist, so that plugins declare theirs the same way.
 
-use lhp_plugin::{Map, Span, Value};
+use lhp_plugin::{ActionKind, Map, Span, Value};
 
 use crate::diagnostic::Diagnostic;
 use crate::flowgroup::did_you_mean;
@@ -139,7 +139,13 @@ const TEST_TYPES: &[&str] = &[
 ];
 
 /// Checks every action of a resolved flowgroup against its type's fields.
-pub fn check_actions(flowgroup: &Value, problems: &mut Vec<Diagnostic>) {
+///
+/// `plugin_types` are the types plugins provide: their fields are the plugin's to check.
+pub fn check_actions(
+    flowgroup: &Value,
+    plugin_types: &[(ActionKind, String)],
+    problems: &mut Vec<Diagnostic>,
+) {
     let actions = crate::shape::actions_of(flowgroup);
     for action in actions {
         let Some(fields) = action.as_map() else {
@@ -147,6 +153,7 @@ pub fn check_actions(flowgroup: &Value, problems: &mut Vec<Diagnostic>) {
         };
         let name = fields.get("name").and_then(Value::as_str).unwrap_or("?");
         let mut check = Check {
+            plugin_types,
             action: name,
             span: action.span,
             fields,
@@ -163,6 +170,7 @@ pub fn check_actions(flowgroup: &Value, problems: &mut Vec<Diagnostic>) {
 }
 
 struct Check<'a, 'p> {
+    plugin_types: &'a [(ActionKind, String)],
     action: &'a str,
     span: Span,
     fields: &'a Map,
@@ -170,6 +178,25 @@ struct Check<'a, 'p> {
 }
 
 impl Check<'_, '_> {
+    /// Whether a plugin provides `name` of `kind`.
+    fn is_plugin_type(&self, kind: ActionKind, name: &str) -> bool {
+        self.plugin_types
+            .iter()
+            .any(|(k, t)| *k == kind && t == name)
+    }
+
+    /// The built-in type names of `kind` and the plugins' after them.
+    fn known<'k>(&'k self, kind: ActionKind, builtin: &[&'k str]) -> Vec<&'k str> {
+        let mut known = builtin.to_vec();
+        known.extend(
+            self.plugin_types
+                .iter()
+                .filter(|(k, _)| *k == kind)
+                .map(|(_, t)| t.as_str()),
+        );
+        known
+    }
+
     fn error(&mut self, span: Span, message: String) -> &mut Diagnostic {
         self.problems.push(
             Diagnostic::error(
@@ -273,7 +300,18 @@ impl Check<'_, '_> {
             );
             return;
         };
-        let known: Vec<&str> = LOAD_TYPES.iter().map(|(t, _, _)| *t).collect();
+        if let Some(name) = map.get("type").and_then(Value::as_str) {
+            if self.is_plugin_type(ActionKind::Load, name) {
+                return;
+            }
+        }
+        let builtin: Vec<&str> = LOAD_TYPES.iter().map(|(t, _, _)| *t).collect();
+        let known: Vec<String> = self
+            .known(ActionKind::Load, &builtin)
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
+        let known: Vec<&str> = known.iter().map(String::as_str).collect();
         let Some(kind) = self.subtype(map, source.span, &known, "load source") else {
             return;
         };
@@ -319,15 +357,19 @@ impl Check<'_, '_> {
             return;
         };
         let kind = kind_value.as_str().unwrap_or_default();
+        if self.is_plugin_type(ActionKind::Transform, kind) {
+            return;
+        }
         if !TRANSFORM_TYPES.contains(&kind) {
+            let known = self.known(ActionKind::Transform, TRANSFORM_TYPES);
             let mut problem = Diagnostic::error(
                 "LHP-VAL-007",
                 format!("action `{}`: unknown transform type {kind:?}", self.action),
             )
             .at(kind_value.span);
-            problem = match did_you_mean(kind, TRANSFORM_TYPES) {
+            problem = match did_you_mean(kind, &known) {
                 Some(guess) => problem.hint(format!("did you mean `{guess}`?")),
-                None => problem.hint(format!("one of {}", TRANSFORM_TYPES.join(", "))),
+                None => problem.hint(format!("one of {}", known.join(", "))),
             };
             self.problems.push(problem);
             return;
@@ -431,7 +473,18 @@ impl Check<'_, '_> {
             );
             return;
         };
-        let Some(kind) = self.subtype(map, target.span, WRITE_TYPES, "write target") else {
+        if let Some(name) = map.get("type").and_then(Value::as_str) {
+            if self.is_plugin_type(ActionKind::Write, name) {
+                return;
+            }
+        }
+        let known: Vec<String> = self
+            .known(ActionKind::Write, WRITE_TYPES)
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
+        let known: Vec<&str> = known.iter().map(String::as_str).collect();
+        let Some(kind) = self.subtype(map, target.span, &known, "write target") else {
             return;
         };
         let mode = map.get("mode").and_then(Value::as_str);

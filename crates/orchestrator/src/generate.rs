@@ -43,13 +43,14 @@ pub struct Generated {
 }
 
 /// Generates every flowgroup of `project` with `jobs` threads; the result does not depend
-/// on `jobs`. `progress` is called after each flowgroup with the number done so far.
+/// on `jobs`. `progress` is called after each flowgroup with the number done so far, the
+/// flowgroup, and what generating it gave.
 pub fn generate(
     root: &Path,
     project: &LoadedProject,
     registry: &Registry,
     jobs: usize,
-    progress: &(dyn Fn(usize, &ResolvedFlowgroup) + Sync),
+    progress: &(dyn Fn(usize, &ResolvedFlowgroup, &Outcome) + Sync),
 ) -> Generated {
     let settings = project.config.as_ref().map(|c| &c.settings);
     let columns: &[MetadataColumn] = settings.map_or(&[], |s| s.metadata_columns.as_slice());
@@ -60,6 +61,7 @@ pub fn generate(
         .collect();
     let shared = Shared {
         root,
+        sources: &project.sources,
         substitutions: &project.substitutions,
         columns,
         secrets: Mutex::new(secrets),
@@ -103,10 +105,14 @@ pub fn generate(
                         ..Outcome::default()
                     }
                 });
+                progress(
+                    done.fetch_add(1, Ordering::Relaxed) + 1,
+                    flowgroup,
+                    &outcome,
+                );
                 if let Ok(mut results) = results.lock() {
                     results.push((index, outcome));
                 }
-                progress(done.fetch_add(1, Ordering::Relaxed) + 1, flowgroup);
             });
         }
     });
@@ -187,6 +193,7 @@ fn to_diagnostic(error: GenerateError, warning: bool) -> Diagnostic {
 /// What every flowgroup's context shares.
 struct Shared<'a> {
     root: &'a Path,
+    sources: &'a lhp_plugin::Sources,
     substitutions: &'a Substitutions,
     columns: &'a [MetadataColumn],
     /// Secrets by placeholder; files read while generating may name new ones.
@@ -298,6 +305,20 @@ impl GenerateContext for FlowgroupContext<'_> {
 
     fn flowgroup_fields(&self) -> &Map {
         &self.flowgroup.model.fields
+    }
+
+    fn env(&self) -> &str {
+        self.shared.substitutions.env()
+    }
+
+    fn location(&self, span: Span) -> Option<lhp_plugin::protocol::Location> {
+        let path = self.shared.sources.path(span.file);
+        let relative = path.strip_prefix(self.shared.root).unwrap_or(path);
+        Some(lhp_plugin::protocol::Location {
+            file: relative.to_string_lossy().replace('\\', "/"),
+            line: span.line,
+            column: span.column,
+        })
     }
 
     fn read_file(&self, path: &str, at: Span) -> Result<String, GenerateError> {

@@ -13,6 +13,7 @@
 //! - per flowgroup: `%{var}` variables and tokens ([`substitution`]), [`template`]s,
 //!   [`preset`]s;
 //! - [`generate`]: the run that turns resolved flowgroups into modules and writes them;
+//! - [`plugins`]: finding plugins and admitting them into the generator registry;
 //! - the checks: [`fields`] (what each action type takes) and [`dependency`] (how actions
 //!   depend on each other, and one creator per table).
 //!
@@ -29,6 +30,7 @@ pub mod flowgroup;
 pub mod generate;
 pub mod load;
 pub mod pattern;
+pub mod plugins;
 pub mod preset;
 pub mod project;
 mod pyliteral;

@@ -26,6 +26,8 @@ pub struct LoadOptions<'a> {
     pub pipeline: Option<&'a str>,
     /// Reads the process environment (`LHP_IGNORE_VERSION`, `WORKSPACE_ENV`, ...).
     pub env_var: &'a dyn Fn(&str) -> Option<String>,
+    /// The action types plugins provide (see [`crate::plugins::PluginHost::plugin_types`]).
+    pub plugin_types: &'a [(lhp_plugin::ActionKind, String)],
 }
 
 /// A flowgroup after variables, templates, presets and substitution.
@@ -562,7 +564,7 @@ fn resolve(
         );
     }
     check_actions(&value, problems);
-    crate::fields::check_actions(&value, problems);
+    crate::fields::check_actions(&value, options.plugin_types, problems);
     check_side_files(root, &value, problems);
     if failed(problems) {
         return None;

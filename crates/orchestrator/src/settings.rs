@@ -53,6 +53,8 @@ pub struct PluginSettings {
     pub allow_override: Vec<String>,
     /// Settings per plugin, by plugin name.
     pub config: BTreeMap<String, Value>,
+    /// Seconds a process plugin has to answer each request.
+    pub timeout: u64,
 }
 
 impl Default for PluginSettings {
@@ -64,6 +66,7 @@ impl Default for PluginSettings {
             discover_path: true,
             allow_override: Vec::new(),
             config: BTreeMap::new(),
+            timeout: 30,
         }
     }
 }
@@ -242,13 +245,14 @@ fn plugins(section: &Value, problems: &mut Vec<Diagnostic>) -> PluginSettings {
             .push(Diagnostic::error("LHP-CFG-009", "`plugins` must be a mapping").at(section.span));
         return settings;
     };
-    const KEYS: [&str; 6] = [
+    const KEYS: [&str; 7] = [
         "enabled",
         "directories",
         "commands",
         "discover_path",
         "allow_override",
         "config",
+        "timeout",
     ];
     for (key, _) in map.entries() {
         let Some(name) = key.as_str() else { continue };
@@ -284,6 +288,20 @@ fn plugins(section: &Value, problems: &mut Vec<Diagnostic>) -> PluginSettings {
         ("LHP-CFG-003", "LHP-CFG-004"),
         problems,
     );
+    if let Some(timeout) = map.get("timeout").filter(|v| !v.is_null()) {
+        match timeout.kind {
+            ValueKind::Int(seconds) if seconds > 0 => settings.timeout = seconds as u64,
+            _ => problems.push(
+                Diagnostic::error(
+                    "LHP-CFG-009",
+                    format!(
+                        "`plugins.timeout` is a whole number of seconds above 0, not {timeout}"
+                    ),
+                )
+                .at(timeout.span),
+            ),
+        }
+    }
     if let Some(config) = map.get("config").filter(|v| !v.is_null()) {
         match config.as_map() {
             Some(per_plugin) => {

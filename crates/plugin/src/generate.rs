@@ -153,6 +153,12 @@ pub trait Generator: Send + Sync {
         let _ = action;
         Vec::new()
     }
+    /// A configuration of this type that works (the `source` mapping of a load, the
+    /// `write_target` of a write, the action's fields of a transform), for
+    /// `lhp plugin validate`'s sample generate.
+    fn example(&self) -> Option<serde_json::Value> {
+        None
+    }
     /// Turns the request into code.
     fn generate(&self, request: &GenerateRequest<'_>) -> Result<Fragment, GenerateError>;
 }
@@ -215,6 +221,11 @@ impl Registry {
     /// The generator for `type_name` of `kind`.
     pub fn get(&self, kind: ActionKind, type_name: &str) -> Option<&Arc<dyn Generator>> {
         self.generators.get(&(kind, type_name.to_owned()))
+    }
+
+    /// Every generator, by kind and then type name.
+    pub fn generators(&self) -> impl Iterator<Item = &Arc<dyn Generator>> {
+        self.generators.values()
     }
 
     /// The type names registered for `kind`, sorted.

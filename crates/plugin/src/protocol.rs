@@ -91,6 +91,9 @@ pub struct Provided {
     /// The type name used in YAML.
     #[serde(rename = "type")]
     pub type_name: String,
+    /// A configuration that works, for `lhp plugin validate`'s sample generate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub example: Option<serde_json::Value>,
 }
 
 /// Where an action was written.

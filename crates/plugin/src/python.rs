@@ -23,11 +23,7 @@ pub fn check_syntax(code: &str) -> Result<(), SyntaxError> {
     let offset = usize::from(error.offset).min(code.len());
     let before = code.get(..offset).unwrap_or(code);
     let line = before.matches('\n').count() + 1;
-    let column = before
-        .rsplit('\n')
-        .next()
-        .map_or(0, |l| l.chars().count())
-        + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
     let message = match &error.error {
         ParseErrorType::Eof => "unexpected end of code".to_owned(),
         other => other.to_string(),

@@ -256,7 +256,9 @@ impl Value {
             ValueKind::Null => Json::Null,
             ValueKind::Bool(b) => Json::Bool(*b),
             ValueKind::Int(i) => Json::from(*i),
-            ValueKind::Float(f) => serde_json::Number::from_f64(*f).map_or(Json::Null, Json::Number),
+            ValueKind::Float(f) => {
+                serde_json::Number::from_f64(*f).map_or(Json::Null, Json::Number)
+            }
             ValueKind::String(s) => Json::String(s.clone()),
             ValueKind::Seq(items) => Json::Array(items.iter().map(Value::to_json).collect()),
             ValueKind::Map(map) => Json::Object(

@@ -1,0 +1,725 @@
+//! Process plugins: one long-lived child per plugin per run, spoken to in JSON lines
+//! (`docs/plugin-protocol.md`), with a deadline per request, its standard error kept for
+//! messages, and a cleared environment.
+//!
+//! A plugin that crashes, answers garbage or misses a deadline fails the request it was
+//! serving; a crashed or garbled plugin is started again on next need, one that hung is
+//! not used again in the run (each later request would wait the whole deadline again).
+
+use std::collections::VecDeque;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use lhp_plugin::protocol::{
+    CheckResult, Describe, DescribeParams, GenerateParams, GenerateResult, Request, Response,
+    WireAction, WireContext,
+};
+use lhp_plugin::{
+    async_trait, Action, ActionKind, Event, Fragment, GenerateError, GenerateRequest, Generator,
+    Hook, HookError, SideFile, LHP_VERSION, PROTOCOL_VERSION,
+};
+
+/// Environment variables a plugin process inherits; everything else is withheld.
+pub const ENV_ALLOW_LIST: [&str; 11] = [
+    "PATH",
+    "HOME",
+    "USER",
+    "LANG",
+    "LC_ALL",
+    "LC_CTYPE",
+    "TZ",
+    "TMPDIR",
+    "TEMP",
+    "TMP",
+    "SYSTEMROOT",
+];
+
+/// The longest line a plugin may answer with.
+const MAX_LINE: usize = 64 * 1024 * 1024;
+/// How much of a plugin's standard error is kept for messages.
+const STDERR_KEPT: usize = 4096;
+/// How long a plugin has to exit after `shutdown`.
+const EXIT_GRACE: Duration = Duration::from_secs(2);
+
+/// How a process plugin is started.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Launch {
+    /// The executable.
+    pub program: PathBuf,
+    /// Its arguments.
+    pub args: Vec<String>,
+    /// The working directory (the project root).
+    pub root: PathBuf,
+    /// The deadline of each request.
+    pub timeout: Duration,
+}
+
+/// Why a request to a plugin failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProcessError {
+    /// It could not be started.
+    #[error("cannot start {program}: {reason}")]
+    Spawn {
+        /// What was run.
+        program: String,
+        /// The OS's reason.
+        reason: String,
+    },
+    /// It exited (or closed its output) before answering.
+    #[error("it exited {status} without answering `{method}`{stderr}")]
+    Exited {
+        /// The request.
+        method: String,
+        /// `with status 3`, `on signal 9`, ...
+        status: String,
+        /// `; its stderr: ...`, or empty.
+        stderr: String,
+    },
+    /// It did not answer within the deadline.
+    #[error("it did not answer `{method}` within {seconds} s (it was stopped and will not be used again in this run){stderr}")]
+    Timeout {
+        /// The request.
+        method: String,
+        /// The deadline.
+        seconds: u64,
+        /// `; its stderr: ...`, or empty.
+        stderr: String,
+    },
+    /// It answered with something that is not a response to the request.
+    #[error("it answered `{method}` with something that is not a protocol response ({reason}): {line:?}{stderr}")]
+    Garbage {
+        /// The request.
+        method: String,
+        /// What is wrong with it.
+        reason: String,
+        /// The start of what it wrote.
+        line: String,
+        /// `; its stderr: ...`, or empty.
+        stderr: String,
+    },
+    /// It answered with an `error`.
+    #[error("{message}")]
+    Reported {
+        /// The plugin's message.
+        message: String,
+        /// The plugin's hint.
+        hint: Option<String>,
+    },
+    /// It speaks another protocol version.
+    #[error("it speaks protocol version {0}; this lhp speaks version 1")]
+    Protocol(u32),
+    /// It hung earlier in the run.
+    #[error("it is not used again in this run: {0}")]
+    Unavailable(String),
+}
+
+struct Running {
+    described: Describe,
+    child: Child,
+    stdin: ChildStdin,
+    lines: Receiver<std::io::Result<String>>,
+    stderr: Arc<Mutex<VecDeque<u8>>>,
+}
+
+enum State {
+    Idle,
+    Running(Box<Running>),
+    Dead(String),
+}
+
+/// A process plugin's child process, started on first need and shared by every request of
+/// the run (one request at a time).
+pub struct ProcessClient {
+    name: String,
+    launch: Launch,
+    config: Arc<OnceLock<serde_json::Value>>,
+    state: Mutex<State>,
+    next_id: Mutex<u64>,
+}
+
+impl std::fmt::Debug for ProcessClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProcessClient")
+            .field("name", &self.name)
+            .field("program", &self.launch.program)
+            .finish()
+    }
+}
+
+impl ProcessClient {
+    /// A client for the plugin `name` (its file name until `describe` says otherwise);
+    /// `config` is handed over at start.
+    pub fn new(name: String, launch: Launch, config: Arc<OnceLock<serde_json::Value>>) -> Self {
+        Self {
+            name,
+            launch,
+            config,
+            state: Mutex::new(State::Idle),
+            next_id: Mutex::new(0),
+        }
+    }
+
+    /// The plugin's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// How the plugin is started.
+    pub fn launch(&self) -> &Launch {
+        &self.launch
+    }
+
+    /// Starts the plugin (if it is not running) and returns its `describe`.
+    pub fn describe(&self) -> Result<Describe, ProcessError> {
+        let mut state = self.lock();
+        self.ensure_started(&mut state)
+    }
+
+    /// Sends one request and returns its result.
+    pub fn request(
+        &self,
+        method: &str,
+        params: serde_json::Value,
+    ) -> Result<serde_json::Value, ProcessError> {
+        let mut state = self.lock();
+        self.ensure_started(&mut state)?;
+        self.exchange(&mut state, method, params)
+    }
+
+    /// Sends `shutdown`, closes its input and waits briefly for it to exit; kills it after.
+    pub fn shutdown(&self) {
+        let mut state = self.lock();
+        if matches!(*state, State::Running(_)) {
+            let _ = self.exchange_with_timeout(
+                &mut state,
+                "shutdown",
+                serde_json::json!({}),
+                EXIT_GRACE,
+            );
+        }
+        if let State::Running(running) = std::mem::replace(&mut *state, State::Idle) {
+            let Running {
+                mut child, stdin, ..
+            } = *running;
+            drop(stdin);
+            let until = Instant::now() + EXIT_GRACE;
+            while Instant::now() < until {
+                if let Ok(Some(_)) = child.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn ensure_started(&self, state: &mut State) -> Result<Describe, ProcessError> {
+        match state {
+            State::Dead(reason) => return Err(ProcessError::Unavailable(reason.clone())),
+            State::Running(running) => return Ok(running.described.clone()),
+            State::Idle => {}
+        }
+        *state = State::Running(Box::new(self.spawn()?));
+        let params = DescribeParams {
+            protocol: PROTOCOL_VERSION,
+            lhp_version: LHP_VERSION.to_owned(),
+            project_root: self.launch.root.display().to_string(),
+            config: self.config(),
+        };
+        let value = self.exchange(
+            state,
+            "describe",
+            serde_json::to_value(params).unwrap_or_default(),
+        )?;
+        let described = serde_json::from_value::<Describe>(value).map_err(|e| {
+            let stderr = self.stderr_tail(state);
+            self.fail(state, false);
+            ProcessError::Garbage {
+                method: "describe".to_owned(),
+                reason: format!("its result is not of the documented shape: {e}"),
+                line: String::new(),
+                stderr,
+            }
+        })?;
+        if described.protocol != PROTOCOL_VERSION {
+            self.fail(state, false);
+            return Err(ProcessError::Protocol(described.protocol));
+        }
+        if let State::Running(running) = state {
+            running.described = described.clone();
+        }
+        Ok(described)
+    }
+
+    fn config(&self) -> serde_json::Value {
+        self.config
+            .get()
+            .cloned()
+            .unwrap_or_else(|| serde_json::json!({}))
+    }
+
+    fn spawn(&self) -> Result<Running, ProcessError> {
+        let mut command = Command::new(&self.launch.program);
+        command
+            .args(&self.launch.args)
+            .current_dir(&self.launch.root)
+            .env_clear()
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for name in ENV_ALLOW_LIST {
+            if let Some(value) = std::env::var_os(name) {
+                command.env(name, value);
+            }
+        }
+        command
+            .env("LHP_PLUGIN_PROTOCOL", PROTOCOL_VERSION.to_string())
+            .env("LHP_VERSION", LHP_VERSION)
+            .env("LHP_PROJECT_ROOT", &self.launch.root)
+            .env("LHP_PLUGIN_CONFIG", self.config().to_string());
+        let spawn_error = |e: std::io::Error| ProcessError::Spawn {
+            program: self.launch.program.display().to_string(),
+            reason: e.to_string(),
+        };
+        let mut child = command.spawn().map_err(spawn_error)?;
+        let (Some(stdin), Some(stdout), Some(stderr)) =
+            (child.stdin.take(), child.stdout.take(), child.stderr.take())
+        else {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(spawn_error(std::io::Error::other("no pipes")));
+        };
+        let (sender, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut reader = BufReader::new(stdout);
+            loop {
+                let mut line = Vec::new();
+                let read = reader
+                    .by_ref()
+                    .take(MAX_LINE as u64)
+                    .read_until(b'\n', &mut line);
+                let message = match read {
+                    Ok(0) => break,
+                    Ok(_) => Ok(String::from_utf8_lossy(&line).into_owned()),
+                    Err(e) => Err(e),
+                };
+                let failed = message.is_err();
+                if sender.send(message).is_err() || failed {
+                    break;
+                }
+            }
+        });
+        let kept = Arc::new(Mutex::new(VecDeque::with_capacity(STDERR_KEPT)));
+        let tail = Arc::clone(&kept);
+        std::thread::spawn(move || {
+            let mut stderr = stderr;
+            let mut buffer = [0u8; 4096];
+            while let Ok(n) = stderr.read(&mut buffer) {
+                if n == 0 {
+                    break;
+                }
+                if let Ok(mut kept) = tail.lock() {
+                    kept.extend(&buffer[..n]);
+                    let excess = kept.len().saturating_sub(STDERR_KEPT);
+                    kept.drain(..excess);
+                }
+            }
+        });
+        Ok(Running {
+            described: Describe {
+                protocol: 0,
+                name: self.name.clone(),
+                version: String::new(),
+                description: String::new(),
+                author: String::new(),
+                requires_lhp_version: None,
+                dependencies: Vec::new(),
+                provides: Vec::new(),
+                events: Vec::new(),
+            },
+            child,
+            stdin,
+            lines,
+            stderr: kept,
+        })
+    }
+
+    fn exchange(
+        &self,
+        state: &mut State,
+        method: &str,
+        params: serde_json::Value,
+    ) -> Result<serde_json::Value, ProcessError> {
+        self.exchange_with_timeout(state, method, params, self.launch.timeout)
+    }
+
+    fn exchange_with_timeout(
+        &self,
+        state: &mut State,
+        method: &str,
+        params: serde_json::Value,
+        timeout: Duration,
+    ) -> Result<serde_json::Value, ProcessError> {
+        let id = {
+            let mut next = self.next_id.lock().unwrap_or_else(|e| e.into_inner());
+            *next += 1;
+            *next
+        };
+        let request = Request {
+            id,
+            method: method.to_owned(),
+            params,
+        };
+        let mut line = serde_json::to_string(&request).unwrap_or_default();
+        line.push('\n');
+        let State::Running(running) = state else {
+            return Err(ProcessError::Unavailable("it is not running".to_owned()));
+        };
+        let written = running
+            .stdin
+            .write_all(line.as_bytes())
+            .and_then(|()| running.stdin.flush());
+        if written.is_err() {
+            return Err(self.exited(state, method));
+        }
+        let State::Running(running) = state else {
+            return Err(ProcessError::Unavailable("it is not running".to_owned()));
+        };
+        let answer = match running.lines.recv_timeout(timeout) {
+            Ok(Ok(answer)) => answer,
+            Ok(Err(_)) | Err(RecvTimeoutError::Disconnected) => {
+                return Err(self.exited(state, method))
+            }
+            Err(RecvTimeoutError::Timeout) => {
+                let stderr = self.stderr_tail(state);
+                let error = ProcessError::Timeout {
+                    method: method.to_owned(),
+                    seconds: timeout.as_secs().max(1),
+                    stderr,
+                };
+                self.fail(state, true);
+                if let State::Dead(reason) = state {
+                    *reason = error.to_string();
+                }
+                return Err(error);
+            }
+        };
+        let garbage = |reason: String, this: &Self, state: &mut State| {
+            let stderr = this.stderr_tail(state);
+            this.fail(state, false);
+            let shown: String = answer.trim_end().chars().take(200).collect();
+            ProcessError::Garbage {
+                method: method.to_owned(),
+                reason,
+                line: shown,
+                stderr,
+            }
+        };
+        let response: Response = match serde_json::from_str(&answer) {
+            Ok(response) => response,
+            Err(e) => return Err(garbage(format!("not JSON: {e}"), self, state)),
+        };
+        if response.id != id {
+            return Err(garbage(
+                format!("its id is {}, the request's {id}", response.id),
+                self,
+                state,
+            ));
+        }
+        match (response.result, response.error) {
+            (_, Some(error)) => Err(ProcessError::Reported {
+                message: error.message,
+                hint: error.hint,
+            }),
+            (Some(result), None) => Ok(result),
+            (None, None) => Err(garbage(
+                "it has neither `result` nor `error`".to_owned(),
+                self,
+                state,
+            )),
+        }
+    }
+
+    /// The error for a plugin that stopped answering; it is started again on next need.
+    fn exited(&self, state: &mut State, method: &str) -> ProcessError {
+        let mut status = "before answering".to_owned();
+        if let State::Running(running) = state {
+            // Give the exit a moment to be reaped, so the status can be told.
+            let until = Instant::now() + Duration::from_millis(500);
+            while Instant::now() < until {
+                match running.child.try_wait() {
+                    Ok(Some(exit)) => {
+                        status = describe_exit(exit);
+                        break;
+                    }
+                    Ok(None) => std::thread::sleep(Duration::from_millis(5)),
+                    Err(_) => break,
+                }
+            }
+        }
+        // The reader thread may still be copying the last of standard error.
+        std::thread::sleep(Duration::from_millis(20));
+        let stderr = self.stderr_tail(state);
+        self.fail(state, false);
+        ProcessError::Exited {
+            method: method.to_owned(),
+            status,
+            stderr,
+        }
+    }
+
+    fn stderr_tail(&self, state: &State) -> String {
+        let State::Running(running) = state else {
+            return String::new();
+        };
+        let bytes: Vec<u8> = running
+            .stderr
+            .lock()
+            .map(|kept| kept.iter().copied().collect())
+            .unwrap_or_default();
+        let text = String::from_utf8_lossy(&bytes);
+        let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+        let last = &lines[lines.len().saturating_sub(5)..];
+        if last.is_empty() {
+            String::new()
+        } else {
+            format!("; its stderr: {}", last.join(" / "))
+        }
+    }
+
+    /// Kills the child; `dead` keeps it from being started again in this run.
+    fn fail(&self, state: &mut State, dead: bool) {
+        if let State::Running(running) = std::mem::replace(state, State::Idle) {
+            let mut running = *running;
+            let _ = running.child.kill();
+            let _ = running.child.wait();
+        }
+        if dead {
+            *state = State::Dead(format!("plugin `{}` hung earlier", self.name));
+        }
+    }
+}
+
+fn describe_exit(status: std::process::ExitStatus) -> String {
+    if let Some(code) = status.code() {
+        return format!("with status {code}");
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        if let Some(signal) = status.signal() {
+            return format!("on signal {signal}");
+        }
+    }
+    "abnormally".to_owned()
+}
+
+/// A load, transform or write type served by a process plugin.
+pub struct ProcessGenerator {
+    /// The plugin's child.
+    pub client: Arc<ProcessClient>,
+    /// The plugin's name.
+    pub plugin: String,
+    /// The kind of action.
+    pub kind: ActionKind,
+    /// The type name.
+    pub type_name: String,
+    /// The example configuration its `describe` gave.
+    pub example: Option<serde_json::Value>,
+}
+
+impl ProcessGenerator {
+    fn error(&self, action: &Action, error: ProcessError) -> GenerateError {
+        let code = match error {
+            ProcessError::Reported { .. } => "LHP-PLUGIN-007",
+            _ => "LHP-PLUGIN-006",
+        };
+        let hint = match &error {
+            ProcessError::Reported { hint, .. } => hint.clone(),
+            _ => Some(format!(
+                "try it alone: `lhp plugin validate {}`",
+                self.client.launch.program.display()
+            )),
+        };
+        let mut result = GenerateError::new(
+            code,
+            format!(
+                "plugin `{}` failed on action `{}` ({} type `{}`): {error}",
+                self.plugin, action.name.value, self.kind, self.type_name
+            ),
+        )
+        .at(action.span());
+        if let Some(hint) = hint {
+            result = result.hint(hint);
+        }
+        result
+    }
+}
+
+impl Generator for ProcessGenerator {
+    fn kind(&self) -> ActionKind {
+        self.kind
+    }
+    fn type_name(&self) -> &str {
+        &self.type_name
+    }
+    fn provider(&self) -> &str {
+        &self.plugin
+    }
+    fn example(&self) -> Option<serde_json::Value> {
+        self.example.clone()
+    }
+    fn validate(&self, action: &Action) -> Vec<GenerateError> {
+        let params = serde_json::json!({ "action": WireAction::new(action, None) });
+        let result = self.client.request("check", params).and_then(|value| {
+            serde_json::from_value::<CheckResult>(value).map_err(|e| ProcessError::Garbage {
+                method: "check".to_owned(),
+                reason: e.to_string(),
+                line: String::new(),
+                stderr: String::new(),
+            })
+        });
+        match result {
+            Ok(checked) => checked
+                .problems
+                .into_iter()
+                .map(|problem| {
+                    let at = problem
+                        .field
+                        .as_deref()
+                        .and_then(|field| config_field_span(action, field))
+                        .unwrap_or_else(|| action.span());
+                    GenerateError::new(
+                        "LHP-PLUGIN-011",
+                        format!(
+                            "action `{}` ({} type `{}` of plugin `{}`): {}",
+                            action.name.value,
+                            self.kind,
+                            self.type_name,
+                            self.plugin,
+                            problem.message
+                        ),
+                    )
+                    .at(at)
+                })
+                .collect(),
+            Err(error) => vec![self.error(action, error)],
+        }
+    }
+    fn generate(&self, request: &GenerateRequest<'_>) -> Result<Fragment, GenerateError> {
+        let context = request.context;
+        let wire = |action: &Action| WireAction::new(action, context.location(action.span()));
+        let params = GenerateParams {
+            action: wire(request.action),
+            group: if request.action.kind == ActionKind::Write {
+                request.group.iter().map(|a| wire(a)).collect()
+            } else {
+                Vec::new()
+            },
+            context: WireContext {
+                pipeline: context.pipeline().to_owned(),
+                flowgroup: context.flowgroup().to_owned(),
+                env: context.env().to_owned(),
+            },
+        };
+        let value = self
+            .client
+            .request("generate", serde_json::to_value(params).unwrap_or_default())
+            .map_err(|e| self.error(request.action, e))?;
+        let result: GenerateResult = serde_json::from_value(value).map_err(|e| {
+            self.error(
+                request.action,
+                ProcessError::Garbage {
+                    method: "generate".to_owned(),
+                    reason: format!("its result is not of the documented shape: {e}"),
+                    line: String::new(),
+                    stderr: String::new(),
+                },
+            )
+        })?;
+        Ok(Fragment {
+            code: result.code,
+            imports: result.imports,
+            preamble: result.preamble,
+            side_files: result
+                .side_files
+                .into_iter()
+                .map(|f| SideFile {
+                    path: f.path,
+                    text: f.text,
+                })
+                .collect(),
+        })
+    }
+}
+
+/// Where `field` (a key of the action's configuration, dotted for nested keys) was written.
+pub fn config_field_span(action: &Action, field: &str) -> Option<lhp_plugin::Span> {
+    let mut value = lhp_plugin::protocol::config_of(action);
+    let mut span = None;
+    for part in field.split('.') {
+        let next = value.as_map()?.get(part)?.clone();
+        span = Some(next.span);
+        value = next;
+    }
+    span
+}
+
+/// An event hook served by a process plugin: batches go out as `events` requests.
+pub struct ProcessHook {
+    /// The plugin's child.
+    pub client: Arc<ProcessClient>,
+    /// The plugin's name.
+    pub plugin: String,
+    /// The event globs it asked for.
+    pub globs: Vec<String>,
+}
+
+#[async_trait]
+impl Hook for ProcessHook {
+    fn name(&self) -> &str {
+        &self.plugin
+    }
+    fn events(&self) -> Vec<String> {
+        self.globs.clone()
+    }
+    async fn handle(&self, events: &[Arc<Event>]) -> Result<(), HookError> {
+        let list: Vec<&Event> = events.iter().map(Arc::as_ref).collect();
+        let params = serde_json::json!({ "events": list });
+        let client = Arc::clone(&self.client);
+        // The exchange blocks on pipes; keep it off the runtime's workers.
+        tokio::task::spawn_blocking(move || client.request("events", params))
+            .await
+            .map_err(|e| -> HookError { e.to_string().into() })?
+            .map(|_| ())
+            .map_err(|e| -> HookError { e.to_string().into() })
+    }
+}
+
+/// Whether `path` is an executable file.
+pub fn is_executable(path: &Path) -> bool {
+    let Ok(meta) = std::fs::metadata(path) else {
+        return false;
+    };
+    if !meta.is_file() {
+        return false;
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        meta.permissions().mode() & 0o111 != 0
+    }
+    #[cfg(not(unix))]
+    {
+        true
+    }
+}
