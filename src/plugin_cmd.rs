@@ -448,11 +448,19 @@ fn sample_action(kind: ActionKind, type_name: &str, config: serde_json::Value) -
 /// A sample generate of one type: its example configuration, generated, parsed.
 fn sample(generator: &dyn Generator, steps: &mut Steps) {
     let label = format!("{}.{}", generator.kind(), generator.type_name());
-    let Some(example) = generator.example() else {
-        steps.warn(format!(
-            "{label}: no example configuration, so no sample generate (add `example` to its description)"
-        ));
-        return;
+    let given = generator.example();
+    let guessed = given.is_none();
+    let example = given.unwrap_or_else(|| serde_json::json!({}));
+    // Without an example, an empty configuration is tried: refusing it is the plugin's
+    // right (a warning), crashing or answering garbage is not.
+    let refused = |steps: &mut Steps, why: String| {
+        if guessed {
+            steps.warn(format!(
+                "{label}: no example configuration, and an empty one was refused ({why}); add an `example` to the type"
+            ));
+        } else {
+            steps.fail(format!("{label}: its example was refused: {why}"));
+        }
     };
     let yaml = sample_action(generator.kind(), generator.type_name(), example);
     let action = match testkit::action_from_yaml(&yaml) {
@@ -464,9 +472,11 @@ fn sample(generator: &dyn Generator, steps: &mut Steps) {
     };
     let problems = generator.validate(&action);
     if let Some(problem) = problems.first() {
-        steps.fail(format!(
-            "{label}: its example does not pass its own check: {problem}"
-        ));
+        if problem.code == "LHP-PLUGIN-011" {
+            refused(steps, problem.to_string());
+        } else {
+            steps.fail(format!("{label}: its check failed: {problem}"));
+        }
         return;
     }
     match testkit::generate(generator, &action) {
@@ -481,6 +491,9 @@ fn sample(generator: &dyn Generator, steps: &mut Steps) {
                     steps.fail(format!("{label}: sample generate does not parse: {error}"))
                 }
             }
+        }
+        Err(error) if matches!(error.code, "LHP-PLUGIN-007" | "LHP-PLUGIN-011") => {
+            refused(steps, error.to_string())
         }
         Err(error) => steps.fail(format!("{label}: sample generate failed: {error}")),
     }

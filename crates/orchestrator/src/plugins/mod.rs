@@ -28,7 +28,7 @@ use crate::diagnostic::Diagnostic;
 use crate::load::LoadedProject;
 use crate::settings::PluginSettings;
 use crate::substitution::Substitutions;
-use process::{Launch, ProcessClient, ProcessGenerator, ProcessHook};
+use process::{Launch, ProcessClient, ProcessError, ProcessGenerator, ProcessHook};
 
 /// Whether a plugin is in use.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -318,6 +318,18 @@ impl PluginHost {
         };
         let described = match described {
             Ok(described) => described,
+            Err(ProcessError::Protocol(described)) => {
+                // Its types are known, so the flowgroups using them fail with the reason.
+                let problem = ProcessError::Protocol(described.clone()).to_string();
+                let client = Arc::new(ProcessClient::new(
+                    described.name.clone(),
+                    launch,
+                    Arc::new(OnceLock::new()),
+                ));
+                let mut candidate = candidate_from_describe(*described, origin, &client);
+                candidate.problems.push(problem);
+                return candidate;
+            }
             Err(error) => {
                 return Candidate {
                     info: PluginInfo {
@@ -360,7 +372,8 @@ impl PluginHost {
                 problems.push(error.to_string());
             }
         }
-        if problems.is_empty()
+        let versions_fit = problems.is_empty();
+        if versions_fit
             && self
                 .plugins
                 .iter()
@@ -369,7 +382,7 @@ impl PluginHost {
             problems.push(format!("another plugin is already named `{name}`"));
         }
         let mut overrides = Vec::new();
-        if problems.is_empty() {
+        if versions_fit {
             for generator in &generators {
                 let (kind, type_name) = (generator.kind(), generator.type_name());
                 let Some(existing) = self.registry.get(kind, type_name) else {

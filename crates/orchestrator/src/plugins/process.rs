@@ -110,8 +110,8 @@ pub enum ProcessError {
         hint: Option<String>,
     },
     /// It speaks another protocol version.
-    #[error("it speaks protocol version {0}; this lhp speaks version 1")]
-    Protocol(u32),
+    #[error("it speaks protocol version {}; this lhp speaks version 1", .0.protocol)]
+    Protocol(Box<Describe>),
     /// It hung earlier in the run.
     #[error("it is not used again in this run: {0}")]
     Unavailable(String),
@@ -252,7 +252,7 @@ impl ProcessClient {
         })?;
         if described.protocol != PROTOCOL_VERSION {
             self.fail(state, false);
-            return Err(ProcessError::Protocol(described.protocol));
+            return Err(ProcessError::Protocol(Box::new(described)));
         }
         if let State::Running(running) = state {
             running.described = described.clone();

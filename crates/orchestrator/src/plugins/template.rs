@@ -129,16 +129,15 @@ fn implicit_keys(kind: ActionKind) -> &'static [&'static str] {
     }
 }
 
-struct Reader<'a> {
+struct Reader {
     problems: Vec<Diagnostic>,
-    file: &'a str,
 }
 
-impl Reader<'_> {
+impl Reader {
     fn error(&mut self, span: Span, message: String) {
-        self.problems.push(
-            Diagnostic::error("LHP-PLUGIN-001", format!("{}: {message}", self.file)).at(span),
-        );
+        // The position names the file.
+        self.problems
+            .push(Diagnostic::error("LHP-PLUGIN-001", message).at(span));
     }
 
     fn string(&mut self, map: &Map, key: &str, required: bool, at: Span) -> Option<String> {
@@ -210,7 +209,6 @@ pub fn read_plugin(dir: &Path, sources: &mut Sources) -> Result<TemplatePlugin, 
     };
     let mut reader = Reader {
         problems: Vec::new(),
-        file: &shown,
     };
     const KEYS: [&str; 7] = [
         "name",
@@ -287,7 +285,7 @@ pub fn read_plugin(dir: &Path, sources: &mut Sources) -> Result<TemplatePlugin, 
     })
 }
 
-fn read_type(item: &Value, reader: &mut Reader<'_>) -> Option<TemplateType> {
+fn read_type(item: &Value, reader: &mut Reader) -> Option<TemplateType> {
     let Some(map) = item.as_map() else {
         reader.error(
             item.span,
@@ -295,6 +293,27 @@ fn read_type(item: &Value, reader: &mut Reader<'_>) -> Option<TemplateType> {
         );
         return None;
     };
+    const KEYS: [&str; 6] = [
+        "kind",
+        "type",
+        "template",
+        "imports",
+        "parameters",
+        "example",
+    ];
+    for (key, _) in map.entries() {
+        let name = key.as_str().unwrap_or_default();
+        if !KEYS.contains(&name) {
+            let hint = did_you_mean(name, &KEYS)
+                .map(|g| format!("did you mean `{g}`?"))
+                .unwrap_or_else(|| format!("the keys of a provided type are {}", KEYS.join(", ")));
+            reader.problems.push(
+                Diagnostic::error("LHP-PLUGIN-001", format!("unknown key `{name}`"))
+                    .at(key.span)
+                    .hint(hint),
+            );
+        }
+    }
     let kind_text = reader.string(map, "kind", true, item.span)?;
     let kind = match ActionKind::parse(&kind_text) {
         Some(kind) if kind != ActionKind::Test => kind,
@@ -433,11 +452,6 @@ fn load_inside(root: &Path, name: &str) -> Result<Option<String>, minijinja::Err
 
 fn template_error(error: &minijinja::Error) -> String {
     let mut text = error.to_string();
-    if let Some(line) = error.line() {
-        if !text.contains("line ") {
-            text.push_str(&format!(" (line {line})"));
-        }
-    }
     if error.kind() == minijinja::ErrorKind::OutOfFuel {
         text = format!("rendering ran out of fuel after {FUEL} steps (a loop that does not end?)");
     }
