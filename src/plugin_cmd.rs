@@ -542,6 +542,7 @@ fn run_case(host: &PluginHost, file: &Path) -> Result<(), String> {
     let generator = action
         .subtype_str()
         .and_then(|t| host.registry.get(action.kind, t))
+        .filter(|g| host.plugins.iter().any(|p| p.metadata.name == g.provider()))
         .ok_or("its action's type is not one this plugin provides")?;
     let fragment = testkit::generate_in(generator.as_ref(), &action, &TestContext::new())
         .map_err(|e| e.to_string())?;

@@ -491,6 +491,19 @@ fn path_discovery_the_cache_config_and_the_environment() {
         text(&out)
     );
 
+    assert_eq!(
+        starts(),
+        2,
+        "settings with an unresolved reference do not start it"
+    );
+
+    // enabled: false lists it as disabled without starting it.
+    project.file("lhp.yaml", "name: probe\nplugins:\n  enabled: false\n");
+    std::fs::remove_file(project.path().join(".lhp/plugins.json")).expect("cache");
+    let out = run(lhp_bin, project.path(), &["plugin", "list"], Some(&path));
+    assert!(text(&out).contains("disabled"), "{}", text(&out));
+    assert_eq!(starts(), 2, "a disabled plugin is not started");
+
     // discover_path: false hides it.
     project.file(
         "lhp.yaml",
@@ -625,5 +638,45 @@ fn new_template_and_process_plugins_work_as_created() {
         out.status.code(),
         Some(1),
         "an existing plugin is not overwritten"
+    );
+}
+
+#[test]
+fn secrets_in_plugin_code_become_dbutils_calls() {
+    let project =
+        Project::new("name: secrets\nplugins:\n  discover_path: false\n  directories: [plugins]\n");
+    project.file(
+        "substitutions/dev.yaml",
+        "dev:\n  catalog: main\nsecrets:\n  default_scope: vault\n  scopes:\n    vault: vault_dev\n",
+    );
+    project.file(
+        "plugins/jdbcish/lhp-plugin.yaml",
+        "name: jdbcish\nversion: 1.0.0\nprovides:\n  - kind: transform\n    type: jdbcish\n    template: t.py.j2\n    parameters:\n      password: {type: string, required: true}\n",
+    );
+    project.file(
+        "plugins/jdbcish/t.py.j2",
+        "@dp.temporary_view()\ndef {{ target }}():\n    password = {{ config.password | py }}\n    return spark.read.table({{ source | py }})\n",
+    );
+    project.flowgroup("whole", "jdbcish", "    password: ${secret:vault/db_pw}\n");
+    project.flowgroup(
+        "embedded",
+        "jdbcish",
+        "    password: \"user:${secret:vault/db_pw}\"\n",
+    );
+    let out = project.generate();
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    let whole = project.generated("whole").expect("written");
+    assert!(
+        whole.contains("password = dbutils.secrets.get(scope=\"vault_dev\", key=\"db_pw\")"),
+        "{whole}"
+    );
+    assert!(!whole.contains("__SECRET_"), "{whole}");
+    assert!(project.generated("embedded").is_none());
+    assert!(
+        all.contains(
+            "plugin `jdbcish` put secret ${secret:vault_dev/db_pw} inside a larger string"
+        ),
+        "{all}"
     );
 }

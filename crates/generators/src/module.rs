@@ -204,9 +204,65 @@ fn run(
         error
     })?;
     if generator.provider() != "builtin" {
+        let mut fragment = fragment;
+        fragment.code = plugin_secrets(generator.provider(), action, &fragment.code, context)?;
         check_plugin_fragment(generator.provider(), action, &fragment)?;
+        return Ok(fragment);
     }
     Ok(fragment)
+}
+
+/// A plugin sees a secret as the placeholder substitution left in the action; where its
+/// code holds one as a whole string literal, that literal becomes the `dbutils` call the
+/// built-in types write. A placeholder inside a larger string cannot be, and is an error.
+fn plugin_secrets(
+    plugin: &str,
+    action: &Action,
+    code: &str,
+    context: &dyn GenerateContext,
+) -> Result<String, GenerateError> {
+    const START: &str = "__SECRET_";
+    let mut out = String::with_capacity(code.len());
+    let mut rest = code;
+    while let Some(at) = rest.find(START) {
+        let after = &rest[at + START.len()..];
+        let Some(end) = after.find("__") else {
+            break;
+        };
+        let placeholder = &rest[at..at + START.len() + end + 2];
+        let Some((scope, key)) = context.secret(placeholder) else {
+            out.push_str(&rest[..at + placeholder.len()]);
+            rest = &rest[at + placeholder.len()..];
+            continue;
+        };
+        let before = &rest[..at];
+        let following = &rest[at + placeholder.len()..];
+        let quote = before.chars().last().filter(|q| *q == '"' || *q == '\'');
+        match quote {
+            Some(q) if following.starts_with(q) => {
+                out.push_str(&before[..before.len() - 1]);
+                out.push_str(&format!(
+                    "dbutils.secrets.get(scope={}, key={})",
+                    crate::py::quote(&scope),
+                    crate::py::quote(&key)
+                ));
+                rest = &following[1..];
+            }
+            _ => {
+                return Err(GenerateError::new(
+                    "LHP-PLUGIN-015",
+                    format!(
+                        "plugin `{plugin}` put secret ${{secret:{scope}/{key}}} inside a larger string in its code for action `{}`",
+                        action.name.value
+                    ),
+                )
+                .at(action.span())
+                .hint("a plugin can use a secret as a whole string value; lhp turns it into a dbutils.secrets.get call"));
+            }
+        }
+    }
+    out.push_str(rest);
+    Ok(out)
 }
 
 /// A plugin's fragment must parse on its own (and so must each import and preamble line),

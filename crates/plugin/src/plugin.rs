@@ -175,6 +175,12 @@ pub trait Plugin: Send + Sync {
     fn hooks(&self) -> Vec<Arc<dyn Hook>> {
         Vec::new()
     }
+    /// Receives `plugins.config.<name>` (tokens and `${ENV_VAR}` resolved; `{}` when none)
+    /// before anything is generated; an `Err` is reported as the plugin's error.
+    fn configure(&self, config: &serde_json::Value) -> Result<(), String> {
+        let _ = config;
+        Ok(())
+    }
 }
 
 /// The error a hook returns; any error type converts into it with `?`.
@@ -187,7 +193,8 @@ pub type HookError = Box<dyn std::error::Error + Send + Sync + 'static>;
 pub trait Hook: Send + Sync + 'static {
     /// Its name, for reports.
     fn name(&self) -> &str;
-    /// The event types it wants, as globs (`*` matches within a dotted segment run).
+    /// The event types it wants, as globs (`flowgroup.*`, `*.error`; `*` matches any run of
+    /// characters, dots included).
     fn events(&self) -> Vec<String>;
     /// Handles a batch of events.
     async fn handle(&self, events: &[Arc<Event>]) -> Result<(), HookError>;

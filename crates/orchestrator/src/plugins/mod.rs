@@ -103,6 +103,7 @@ pub struct PluginHost {
     /// The manifests read, for showing positions in diagnostics.
     pub sources: Sources,
     hooks: Vec<Arc<dyn Hook>>,
+    natives: Vec<Arc<dyn Plugin>>,
     clients: Vec<Arc<ProcessClient>>,
     configs: BTreeMap<String, Arc<OnceLock<serde_json::Value>>>,
     config_values: BTreeMap<String, Value>,
@@ -115,6 +116,33 @@ impl std::fmt::Debug for PluginHost {
             .field("registry", &self.registry)
             .field("plugins", &self.plugins)
             .finish()
+    }
+}
+
+/// A native plugin's generator, named after its plugin.
+struct Provided {
+    inner: Arc<dyn Generator>,
+    provider: String,
+}
+
+impl Generator for Provided {
+    fn kind(&self) -> ActionKind {
+        self.inner.kind()
+    }
+    fn type_name(&self) -> &str {
+        self.inner.type_name()
+    }
+    fn provider(&self) -> &str {
+        &self.provider
+    }
+    fn validate(&self, action: &lhp_plugin::Action) -> Vec<GenerateError> {
+        self.inner.validate(action)
+    }
+    fn example(&self) -> Option<serde_json::Value> {
+        self.inner.example()
+    }
+    fn generate(&self, request: &GenerateRequest<'_>) -> Result<Fragment, GenerateError> {
+        self.inner.generate(request)
     }
 }
 
@@ -159,14 +187,19 @@ impl PluginHost {
             diagnostics: Vec::new(),
             sources,
             hooks: Vec::new(),
+            natives: Vec::new(),
             clients: Vec::new(),
             configs: BTreeMap::new(),
             config_values: options.settings.config.clone(),
             allow_override: options.settings.allow_override.clone(),
         };
+        if !options.settings.enabled {
+            host.list_disabled(options);
+            return host;
+        }
         let mut candidates: Vec<Candidate> = Vec::new();
         for native in options.natives {
-            candidates.push(host.native(native.as_ref()));
+            candidates.push(host.native(native));
         }
         for dir in template_dirs(options) {
             match template::read_plugin(&dir, &mut host.sources) {
@@ -202,9 +235,53 @@ impl PluginHost {
             cache.write(options.root);
         }
         for candidate in candidates {
-            host.admit(candidate, options.settings.enabled);
+            host.admit(candidate);
         }
         host
+    }
+
+    /// With `plugins.enabled: false`: what would be found, without reading or starting it.
+    fn list_disabled(&mut self, options: &DiscoverOptions<'_>) {
+        let disabled = |name: String, kind: PluginKind, origin: String| PluginInfo {
+            metadata: PluginMetadata::new(name, ""),
+            kind,
+            origin,
+            provides: Vec::new(),
+            events: Vec::new(),
+            status: PluginStatus::Disabled,
+        };
+        for native in options.natives {
+            let mut info = disabled(String::new(), PluginKind::Native, "this binary".into());
+            info.metadata = native.metadata();
+            self.plugins.push(info);
+        }
+        for dir in template_dirs(options) {
+            let name = dir
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            self.plugins.push(disabled(
+                name,
+                PluginKind::Template,
+                dir.display().to_string(),
+            ));
+        }
+        let mut ignored = Vec::new();
+        for (program, _) in process_commands(options, &mut ignored) {
+            let name = program
+                .file_name()
+                .map(|n| {
+                    n.to_string_lossy()
+                        .trim_start_matches("lhp-plugin-")
+                        .to_owned()
+                })
+                .unwrap_or_default();
+            self.plugins.push(disabled(
+                name,
+                PluginKind::Process,
+                program.display().to_string(),
+            ));
+        }
     }
 
     /// The config slot of plugin `name`.
@@ -212,9 +289,21 @@ impl PluginHost {
         Arc::clone(self.configs.entry(name.to_owned()).or_default())
     }
 
-    fn native(&mut self, plugin: &dyn Plugin) -> Candidate {
+    fn native(&mut self, plugin: &Arc<dyn Plugin>) -> Candidate {
         let metadata = plugin.metadata();
-        let generators = plugin.generators();
+        self.natives.push(Arc::clone(plugin));
+        // Whatever its generators say, their provider is the plugin: that is what keeps
+        // them apart from built-ins (validation, syntax checks, messages).
+        let generators: Vec<Arc<dyn Generator>> = plugin
+            .generators()
+            .into_iter()
+            .map(|inner| {
+                Arc::new(Provided {
+                    inner,
+                    provider: metadata.name.clone(),
+                }) as Arc<dyn Generator>
+            })
+            .collect();
         let hooks = plugin.hooks();
         let problems = match plugin.check_environment() {
             Ok(()) => Vec::new(),
@@ -301,17 +390,20 @@ impl PluginHost {
             .chain(args.iter().cloned())
             .collect::<Vec<_>>()
             .join(" ");
-        let described = match cache.get(&program, &args) {
+        let described = match cache.get(root, &program, &args) {
             Some(described) => Ok(described),
             None => {
                 // Discovery starts the plugin without its config (not resolved yet); the run
                 // starts it again, with it, when it is needed.
-                let probe =
-                    ProcessClient::new(guessed.clone(), launch.clone(), Arc::new(OnceLock::new()));
+                let probe = ProcessClient::new(
+                    guessed.clone(),
+                    launch.clone(),
+                    Arc::new(OnceLock::from(serde_json::json!({}))),
+                );
                 let described = probe.describe();
                 probe.shutdown();
                 if let Ok(described) = &described {
-                    cache.put(&program, &args, described.clone());
+                    cache.put(root, &program, &args, described.clone());
                 }
                 described
             }
@@ -353,18 +445,13 @@ impl PluginHost {
     }
 
     /// Registers a candidate's types and hooks, or records why it is refused.
-    fn admit(&mut self, candidate: Candidate, enabled: bool) {
+    fn admit(&mut self, candidate: Candidate) {
         let Candidate {
             mut info,
             generators,
             hooks,
             mut problems,
         } = candidate;
-        if !enabled {
-            info.status = PluginStatus::Disabled;
-            self.plugins.push(info);
-            return;
-        }
         let name = info.metadata.name.clone();
         let label = format!("{} plugin `{name}` ({})", info.kind, info.origin);
         if problems.is_empty() {
@@ -470,13 +557,36 @@ impl PluginHost {
         env_var: &dyn Fn(&str) -> Option<String>,
     ) -> Vec<Diagnostic> {
         let mut problems = Vec::new();
-        for (name, slot) in &self.configs {
+        for (name, value) in &self.config_values {
+            if !self.plugins.iter().any(|p| &p.metadata.name == name) {
+                let mut problem = Diagnostic::warning(
+                    "LHP-PLUGIN-014",
+                    format!("plugins.config.{name}: no plugin is named `{name}`; these settings are not used"),
+                )
+                .at(value.span);
+                let names: Vec<&str> = self
+                    .plugins
+                    .iter()
+                    .map(|p| p.metadata.name.as_str())
+                    .collect();
+                if let Some(guess) = crate::flowgroup::did_you_mean(name, &names) {
+                    problem = problem.hint(format!("did you mean `{guess}`?"));
+                }
+                problems.push(problem);
+            }
+        }
+        let mut natives: BTreeMap<String, Arc<OnceLock<serde_json::Value>>> = BTreeMap::new();
+        for native in &self.natives {
+            natives.insert(native.metadata().name, Arc::new(OnceLock::new()));
+        }
+        for (name, slot) in self.configs.iter().chain(&natives) {
             let Some(raw) = self.config_values.get(name) else {
                 let _ = slot.set(serde_json::json!({}));
                 continue;
             };
             let mut value = raw.clone();
             let mut secrets = Vec::new();
+            let before = problems.len();
             substitutions.substitute(&mut value, &mut secrets, &mut problems);
             let placeholders: Vec<(String, String)> = secrets
                 .iter()
@@ -488,7 +598,26 @@ impl PluginHost {
                 })
                 .collect();
             resolve_env(&mut value, env_var, &placeholders, name, &mut problems);
-            let _ = slot.set(value.to_json());
+            // Settings with unresolved references are not handed over: the plugin then
+            // refuses to start, rather than working with half its settings.
+            let resolved = !problems[before..]
+                .iter()
+                .any(|p| p.severity == crate::Severity::Error);
+            if resolved {
+                let _ = slot.set(value.to_json());
+            }
+        }
+        for native in &self.natives {
+            let name = native.metadata().name;
+            let Some(config) = natives.get(&name).and_then(|slot| slot.get()) else {
+                continue;
+            };
+            if let Err(why) = native.configure(config) {
+                problems.push(Diagnostic::error(
+                    "LHP-PLUGIN-013",
+                    format!("native plugin `{name}` refused its settings (plugins.config.{name}): {why}"),
+                ));
+            }
         }
         problems
     }
@@ -710,11 +839,17 @@ fn process_commands(
     let mut found: Vec<(PathBuf, Vec<String>)> = Vec::new();
     let mut seen = BTreeSet::new();
     for command in &options.settings.commands {
-        let mut words = command.split_whitespace();
-        let Some(program) = words.next() else {
-            continue;
+        // A path that exists as written is the program, spaces and all.
+        let whole = options.root.join(command.trim());
+        let (program, args): (&str, Vec<String>) = if whole.is_file() {
+            (command.trim(), Vec::new())
+        } else {
+            let mut words = command.split_whitespace();
+            let Some(program) = words.next() else {
+                continue;
+            };
+            (program, words.map(str::to_owned).collect())
         };
-        let args: Vec<String> = words.map(str::to_owned).collect();
         let resolved = if program.contains('/') || program.contains('\\') {
             Some(options.root.join(program)).filter(|p| process::is_executable(p))
         } else {
@@ -726,8 +861,9 @@ fn process_commands(
         match resolved {
             Some(path) => {
                 let path = path.canonicalize().unwrap_or(path);
-                seen.insert(path.clone());
-                found.push((path, args));
+                if seen.insert(path.clone()) || !args.is_empty() {
+                    found.push((path, args));
+                }
             }
             None => problems.push(
                 Diagnostic::error(
@@ -798,25 +934,37 @@ impl Cache {
         }
     }
 
-    fn stamp(program: &Path, args: &[String]) -> Option<(String, serde_json::Value)> {
-        let meta = std::fs::metadata(program).ok()?;
-        let modified = meta
-            .modified()
-            .ok()?
-            .duration_since(std::time::UNIX_EPOCH)
-            .ok()?;
+    /// The cache key of a command, and the size and modification time of the program and
+    /// of every argument that names a file (`python3 plugin.py`: the script is what changes).
+    fn stamp(root: &Path, program: &Path, args: &[String]) -> Option<(String, serde_json::Value)> {
+        let file_stamp = |path: &Path| -> Option<serde_json::Value> {
+            let meta = std::fs::metadata(path).ok()?;
+            let modified = meta
+                .modified()
+                .ok()?
+                .duration_since(std::time::UNIX_EPOCH)
+                .ok()?;
+            Some(serde_json::json!([
+                meta.len(),
+                modified.as_nanos().to_string()
+            ]))
+        };
+        let mut stamps = vec![file_stamp(program)?];
+        stamps.extend(
+            args.iter()
+                .map(|a| root.join(a))
+                .filter(|p| p.is_file())
+                .filter_map(|p| file_stamp(&p)),
+        );
         let key = std::iter::once(program.display().to_string())
             .chain(args.iter().cloned())
             .collect::<Vec<_>>()
             .join("\u{1f}");
-        Some((
-            key,
-            serde_json::json!({ "size": meta.len(), "modified_ns": modified.as_nanos().to_string() }),
-        ))
+        Some((key, serde_json::Value::Array(stamps)))
     }
 
-    fn get(&self, program: &Path, args: &[String]) -> Option<Describe> {
-        let (key, stamp) = Self::stamp(program, args)?;
+    fn get(&self, root: &Path, program: &Path, args: &[String]) -> Option<Describe> {
+        let (key, stamp) = Self::stamp(root, program, args)?;
         let entry = self.entries.get(&key)?;
         if entry.get("stamp") != Some(&stamp)
             || entry.get("lhp") != Some(&lhp_plugin::LHP_VERSION.into())
@@ -826,8 +974,8 @@ impl Cache {
         serde_json::from_value(entry.get("describe")?.clone()).ok()
     }
 
-    fn put(&mut self, program: &Path, args: &[String], described: Describe) {
-        let Some((key, stamp)) = Self::stamp(program, args) else {
+    fn put(&mut self, root: &Path, program: &Path, args: &[String], described: Describe) {
+        let Some((key, stamp)) = Self::stamp(root, program, args) else {
             return;
         };
         self.entries.insert(

@@ -268,6 +268,15 @@ impl ProcessClient {
     }
 
     fn spawn(&self) -> Result<Running, ProcessError> {
+        if self.config.get().is_none() {
+            return Err(ProcessError::Spawn {
+                program: self.launch.program.display().to_string(),
+                reason: format!(
+                    "its settings (plugins.config.{}) could not be resolved; see the errors about them",
+                    self.name
+                ),
+            });
+        }
         let mut command = Command::new(&self.launch.program);
         command
             .args(&self.launch.args)

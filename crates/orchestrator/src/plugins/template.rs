@@ -341,6 +341,22 @@ fn read_type(item: &Value, reader: &mut Reader) -> Option<TemplateType> {
         for (name, spec) in declared.iter_str() {
             let (kind, required, default) = match spec.as_map() {
                 Some(spec) => {
+                    const SPEC_KEYS: [&str; 4] = ["type", "required", "default", "description"];
+                    for (key, _) in spec.entries() {
+                        let key_name = key.as_str().unwrap_or_default();
+                        if !SPEC_KEYS.contains(&key_name) {
+                            reader.error(
+                                key.span,
+                                format!("parameter `{name}`: unknown key `{key_name}` (type, required, default, description)"),
+                            );
+                        }
+                    }
+                    if let Some(flag) = spec.get("required").filter(|v| v.as_bool().is_none()) {
+                        reader.error(
+                            flag.span,
+                            format!("parameter `{name}`: `required` is true or false"),
+                        );
+                    }
                     let kind_text = reader
                         .string(spec, "type", false, spec_span(spec, item.span))
                         .unwrap_or_else(|| "any".to_owned());
@@ -616,6 +632,16 @@ impl Generator for TemplateGenerator {
             return Err(problem);
         }
         let action = request.action;
+        let Some(plugin_config) = self.config.get().cloned() else {
+            return Err(GenerateError::new(
+                "LHP-PLUGIN-013",
+                format!(
+                    "plugin `{}` is not used: its settings (plugins.config.{}) could not be resolved",
+                    self.plugin, self.plugin
+                ),
+            )
+            .at(action.span()));
+        };
         let mut config = match self.config_map(action).to_json() {
             serde_json::Value::Object(map) => map,
             _ => serde_json::Map::new(),
@@ -644,7 +670,7 @@ impl Generator for TemplateGenerator {
             "plugin": {
                 "name": self.plugin,
                 "version": self.version,
-                "config": self.config.get().cloned().unwrap_or_else(|| serde_json::json!({})),
+                "config": plugin_config,
             },
         });
         let failed = |error: &minijinja::Error| {
