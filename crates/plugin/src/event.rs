@@ -2,7 +2,8 @@
 //!
 //! One [`Event`] per step of a run, serialized as one JSON object:
 //! `{"v": 1, "run_id", "seq", "ts", "type", "pipeline", "flowgroup", "action", "metadata",
-//! "error"}`. The shape is a public contract (`docs/events.md`); fields are only ever added.
+//! "error"}`. The shape is a public contract (`docs/plugin-protocol.md`, `events`); fields
+//! are only ever added.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
