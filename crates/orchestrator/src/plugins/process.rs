@@ -7,10 +7,13 @@
 //! not used again in the run (each later request would wait the whole deadline again).
 
 use std::collections::VecDeque;
-use std::io::{BufRead, BufReader, Read, Write};
+#[cfg(not(unix))]
+use std::io::{BufRead, BufReader};
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+#[cfg(not(unix))]
+use std::sync::mpsc;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -121,7 +124,7 @@ struct Running {
     described: Describe,
     child: Child,
     stdin: ChildStdin,
-    lines: Receiver<std::io::Result<String>>,
+    lines: LineReader,
     stderr: Arc<Mutex<VecDeque<u8>>>,
 }
 
@@ -307,26 +310,7 @@ impl ProcessClient {
             let _ = child.wait();
             return Err(spawn_error(std::io::Error::other("no pipes")));
         };
-        let (sender, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut reader = BufReader::new(stdout);
-            loop {
-                let mut line = Vec::new();
-                let read = reader
-                    .by_ref()
-                    .take(MAX_LINE as u64)
-                    .read_until(b'\n', &mut line);
-                let message = match read {
-                    Ok(0) => break,
-                    Ok(_) => Ok(String::from_utf8_lossy(&line).into_owned()),
-                    Err(e) => Err(e),
-                };
-                let failed = message.is_err();
-                if sender.send(message).is_err() || failed {
-                    break;
-                }
-            }
-        });
+        let lines = LineReader::new(stdout);
         let kept = Arc::new(Mutex::new(VecDeque::with_capacity(STDERR_KEPT)));
         let tail = Arc::clone(&kept);
         std::thread::spawn(move || {
@@ -403,12 +387,10 @@ impl ProcessClient {
         let State::Running(running) = state else {
             return Err(ProcessError::Unavailable("it is not running".to_owned()));
         };
-        let answer = match running.lines.recv_timeout(timeout) {
-            Ok(Ok(answer)) => answer,
-            Ok(Err(_)) | Err(RecvTimeoutError::Disconnected) => {
-                return Err(self.exited(state, method))
-            }
-            Err(RecvTimeoutError::Timeout) => {
+        let answer = match running.lines.next(timeout) {
+            Answer::Line(answer) => answer,
+            Answer::Closed => return Err(self.exited(state, method)),
+            Answer::TimedOut => {
                 let stderr = self.stderr_tail(state);
                 let error = ProcessError::Timeout {
                     method: method.to_owned(),
@@ -514,6 +496,116 @@ impl ProcessClient {
         }
         if dead {
             *state = State::Dead(format!("plugin `{}` hung earlier", self.name));
+        }
+    }
+}
+
+/// What waiting for a plugin's next line gave.
+enum Answer {
+    /// A line (with its newline, if it had one).
+    Line(String),
+    /// Its output closed, or could not be read.
+    Closed,
+    /// Nothing complete came before the deadline.
+    TimedOut,
+}
+
+/// The lines of a plugin's standard output, each awaited with a deadline. On Unix it reads
+/// on the requesting thread (`poll` for the deadline), which saves a thread hand-off per
+/// answer; elsewhere a reader thread hands lines over a channel.
+struct LineReader {
+    #[cfg(unix)]
+    stdout: std::process::ChildStdout,
+    #[cfg(unix)]
+    pending: Vec<u8>,
+    #[cfg(not(unix))]
+    lines: mpsc::Receiver<std::io::Result<String>>,
+}
+
+impl LineReader {
+    #[cfg(unix)]
+    fn new(stdout: std::process::ChildStdout) -> Self {
+        Self {
+            stdout,
+            pending: Vec::new(),
+        }
+    }
+
+    #[cfg(unix)]
+    fn next(&mut self, timeout: Duration) -> Answer {
+        use std::os::fd::AsRawFd;
+        let deadline = Instant::now() + timeout;
+        let mut chunk = [0u8; 64 * 1024];
+        loop {
+            if let Some(end) = self.pending.iter().position(|b| *b == b'\n') {
+                let line: Vec<u8> = self.pending.drain(..=end).collect();
+                return Answer::Line(String::from_utf8_lossy(&line).into_owned());
+            }
+            if self.pending.len() > MAX_LINE {
+                let line = std::mem::take(&mut self.pending);
+                return Answer::Line(String::from_utf8_lossy(&line).into_owned());
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Answer::TimedOut;
+            }
+            let mut ready = libc::pollfd {
+                fd: self.stdout.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            let wait = i32::try_from(left.as_millis().max(1)).unwrap_or(i32::MAX);
+            // SAFETY: one valid pollfd, for a descriptor this struct owns, for the call.
+            let polled = unsafe { libc::poll(&mut ready, 1, wait) };
+            if polled < 0 {
+                if std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return Answer::Closed;
+            }
+            if polled == 0 {
+                continue;
+            }
+            match self.stdout.read(&mut chunk) {
+                Ok(0) => return Answer::Closed,
+                Ok(n) => self.pending.extend_from_slice(&chunk[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => return Answer::Closed,
+            }
+        }
+    }
+
+    #[cfg(not(unix))]
+    fn new(stdout: std::process::ChildStdout) -> Self {
+        let (sender, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut reader = BufReader::new(stdout);
+            loop {
+                let mut line = Vec::new();
+                let read = reader
+                    .by_ref()
+                    .take(MAX_LINE as u64)
+                    .read_until(b'\n', &mut line);
+                let message = match read {
+                    Ok(0) => break,
+                    Ok(_) => Ok(String::from_utf8_lossy(&line).into_owned()),
+                    Err(e) => Err(e),
+                };
+                let failed = message.is_err();
+                if sender.send(message).is_err() || failed {
+                    break;
+                }
+            }
+        });
+        Self { lines }
+    }
+
+    #[cfg(not(unix))]
+    fn next(&mut self, timeout: Duration) -> Answer {
+        match self.lines.recv_timeout(timeout) {
+            Ok(Ok(line)) => Answer::Line(line),
+            Ok(Err(_)) | Err(mpsc::RecvTimeoutError::Disconnected) => Answer::Closed,
+            Err(mpsc::RecvTimeoutError::Timeout) => Answer::TimedOut,
         }
     }
 }
