@@ -142,7 +142,12 @@ pub fn run(natives: &[Arc<dyn Plugin>], args: &GenerateArgs) -> ExitCode {
     };
     let env_dir: PathBuf = output.join(&args.env);
     let scope: Option<Vec<String>> = args.pipeline.as_ref().map(|p| vec![p.clone()]);
-    let report = match write_output(&env_dir, &generated.files, scope.as_deref()) {
+    let report = match write_output(
+        &env_dir,
+        &generated.files,
+        &generated.kept,
+        scope.as_deref(),
+    ) {
         Ok(report) => report,
         Err(error) => {
             eprintln!("error[LHP-IO-002]: {error}");

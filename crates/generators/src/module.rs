@@ -213,8 +213,9 @@ fn run(
 }
 
 /// A plugin sees a secret as the placeholder substitution left in the action; where its
-/// code holds one as a whole string literal, that literal becomes the `dbutils` call the
-/// built-in types write. A placeholder inside a larger string cannot be, and is an error.
+/// code holds one as a whole plain string literal, that literal becomes the `dbutils` call
+/// the built-in types write. Anywhere else (inside a larger string, an f-string, a
+/// triple-quoted string) it cannot be, and is an error rather than a leak.
 fn plugin_secrets(
     plugin: &str,
     action: &Action,
@@ -225,21 +226,33 @@ fn plugin_secrets(
     let mut out = String::with_capacity(code.len());
     let mut rest = code;
     while let Some(at) = rest.find(START) {
+        // Scope and key may hold `_` and `__`: the placeholder is the shortest candidate
+        // that names a secret of this run.
         let after = &rest[at + START.len()..];
-        let Some(end) = after.find("__") else {
-            break;
-        };
-        let placeholder = &rest[at..at + START.len() + end + 2];
-        let Some((scope, key)) = context.secret(placeholder) else {
-            out.push_str(&rest[..at + placeholder.len()]);
-            rest = &rest[at + placeholder.len()..];
+        let found = after.match_indices("__").find_map(|(end, _)| {
+            let placeholder = &rest[at..at + START.len() + end + 2];
+            context
+                .secret(placeholder)
+                .map(|secret| (placeholder, secret))
+        });
+        let Some((placeholder, (scope, key))) = found else {
+            out.push_str(&rest[..at + START.len()]);
+            rest = &rest[at + START.len()..];
             continue;
         };
         let before = &rest[..at];
         let following = &rest[at + placeholder.len()..];
         let quote = before.chars().last().filter(|q| *q == '"' || *q == '\'');
+        let plain = |q: char| {
+            let opening = &before[..before.len() - 1];
+            let prefixed = opening
+                .chars()
+                .last()
+                .is_some_and(|c| c.is_alphanumeric() || c == '_' || c == q);
+            !prefixed && following.starts_with(q) && !following[1..].starts_with(q)
+        };
         match quote {
-            Some(q) if following.starts_with(q) => {
+            Some(q) if plain(q) => {
                 out.push_str(&before[..before.len() - 1]);
                 out.push_str(&format!(
                     "dbutils.secrets.get(scope={}, key={})",
@@ -257,13 +270,18 @@ fn plugin_secrets(
                     ),
                 )
                 .at(action.span())
-                .hint("a plugin can use a secret as a whole string value; lhp turns it into a dbutils.secrets.get call"));
+                .hint("a plugin can use a secret as a whole plain string value; lhp turns it into a dbutils.secrets.get call"));
             }
         }
     }
     out.push_str(rest);
     Ok(out)
 }
+
+/// The most a plugin may return for one action.
+const MAX_PLUGIN_OUTPUT: usize = 8 * 1024 * 1024;
+/// The deepest bracket nesting accepted in a plugin's code (CPython stops at 200).
+const MAX_PLUGIN_NESTING: usize = 100;
 
 /// A plugin's fragment must parse on its own (and so must each import and preamble line),
 /// so that its mistakes are reported here, against the plugin and the action.
@@ -272,6 +290,54 @@ fn check_plugin_fragment(
     action: &Action,
     fragment: &Fragment,
 ) -> Result<(), GenerateError> {
+    let refuse = |message: String, hint: &str| {
+        GenerateError::new("LHP-PLUGIN-008", message)
+            .at(action.span())
+            .hint(hint.to_owned())
+    };
+    let size: usize = fragment.code.len()
+        + fragment
+            .side_files
+            .iter()
+            .map(|f| f.text.len())
+            .sum::<usize>();
+    if size > MAX_PLUGIN_OUTPUT {
+        return Err(refuse(
+            format!("plugin `{plugin}` produced {size} bytes for action `{}`, more than the {MAX_PLUGIN_OUTPUT} a fragment may have", action.name.value),
+            "a fragment is the code of one action",
+        ));
+    }
+    // Deeper than CPython's parser accepts, and deep enough to exhaust the layout pass.
+    let mut depth: usize = 0;
+    let mut deepest: usize = 0;
+    for byte in fragment.code.bytes() {
+        match byte {
+            b'(' | b'[' | b'{' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    if deepest > MAX_PLUGIN_NESTING {
+        return Err(refuse(
+            format!("plugin `{plugin}` produced code for action `{}` nested {deepest} brackets deep (at most {MAX_PLUGIN_NESTING})", action.name.value),
+            "Python itself refuses code nested this deep",
+        ));
+    }
+    for side in &fragment.side_files {
+        let path = std::path::Path::new(&side.path);
+        let normal = path
+            .components()
+            .all(|c| matches!(c, std::path::Component::Normal(_)));
+        if side.path.is_empty() || !normal || path.components().count() < 2 {
+            return Err(refuse(
+                format!("plugin `{plugin}` wants to write side file {:?} for action `{}`: a side file goes in a subdirectory of the pipeline's output (`helpers/x.py`), with no `..` or absolute part", side.path, action.name.value),
+                "side files at the top of a pipeline's directory could replace flowgroup modules",
+            ));
+        }
+    }
     let parts = std::iter::once(("code", fragment.code.as_str()))
         .chain(fragment.imports.iter().map(|i| ("import", i.as_str())))
         .chain(fragment.preamble.iter().map(|p| ("preamble", p.as_str())));

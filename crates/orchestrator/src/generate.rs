@@ -40,6 +40,9 @@ pub struct Generated {
     pub generated: usize,
     /// Flowgroups that failed.
     pub failed: usize,
+    /// The module paths of the flowgroups that failed: what an earlier run wrote for them
+    /// stays until they generate again.
+    pub kept: BTreeSet<PathBuf>,
 }
 
 /// Generates every flowgroup of `project` with `jobs` threads; the result does not depend
@@ -128,7 +131,10 @@ pub fn generate(
         generated
             .diagnostics
             .extend(outcome.warnings.into_iter().map(|w| to_diagnostic(w, true)));
+        let module_path =
+            PathBuf::from(flowgroup.pipeline()).join(format!("{}.py", flowgroup.name()));
         if !outcome.errors.is_empty() {
+            generated.kept.insert(module_path);
             generated.failed += 1;
             generated
                 .diagnostics
@@ -149,6 +155,7 @@ pub fn generate(
             }
         }
         if let Some((path, other)) = clash {
+            generated.kept.insert(module_path);
             generated.failed += 1;
             generated.diagnostics.push(
                 Diagnostic::error(
@@ -500,9 +507,13 @@ fn is_contained(path: &Path) -> bool {
 /// beside the target, then a rename), leaves identical files untouched, and removes
 /// generated files (known by their first line) that are no longer produced, within
 /// `scope` (pipeline directories) or the whole directory.
+///
+/// `keep` names files (relative to `dir`) that are not rewritten but must not be removed as
+/// stale either: those of flowgroups that failed this time.
 pub fn write_output(
     dir: &Path,
     files: &BTreeMap<PathBuf, String>,
+    keep: &BTreeSet<PathBuf>,
     scope: Option<&[String]>,
 ) -> Result<WriteReport, WriteError> {
     let mut report = WriteReport::default();
@@ -537,7 +548,7 @@ pub fn write_output(
         Some(pipelines) => pipelines.iter().map(|p| dir.join(p)).collect(),
         None => vec![dir.to_owned()],
     };
-    let keep: BTreeSet<PathBuf> = files.keys().map(|p| dir.join(p)).collect();
+    let keep: BTreeSet<PathBuf> = files.keys().chain(keep).map(|p| dir.join(p)).collect();
     for root in roots {
         remove_stale(&root, &keep, dir, &mut report)?;
     }

@@ -290,12 +290,14 @@ fn plugins(section: &Value, problems: &mut Vec<Diagnostic>) -> PluginSettings {
     );
     if let Some(timeout) = map.get("timeout").filter(|v| !v.is_null()) {
         match timeout.kind {
-            ValueKind::Int(seconds) if seconds > 0 => settings.timeout = seconds as u64,
+            ValueKind::Int(seconds) if (1..=86_400).contains(&seconds) => {
+                settings.timeout = seconds as u64
+            }
             _ => problems.push(
                 Diagnostic::error(
                     "LHP-CFG-009",
                     format!(
-                        "`plugins.timeout` is a whole number of seconds above 0, not {timeout}"
+                        "`plugins.timeout` is a whole number of seconds from 1 to 86400, not {timeout}"
                     ),
                 )
                 .at(timeout.span),

@@ -209,15 +209,14 @@ impl ProcessClient {
                 mut child, stdin, ..
             } = *running;
             drop(stdin);
-            let until = Instant::now() + EXIT_GRACE;
+            let until = far_deadline(EXIT_GRACE);
             while Instant::now() < until {
                 if let Ok(Some(_)) = child.try_wait() {
                     return;
                 }
                 std::thread::sleep(Duration::from_millis(10));
             }
-            let _ = child.kill();
-            let _ = child.wait();
+            kill_group(&mut child);
         }
     }
 
@@ -238,11 +237,22 @@ impl ProcessClient {
             project_root: self.launch.root.display().to_string(),
             config: self.config(),
         };
-        let value = self.exchange(
+        let value = match self.exchange(
             state,
             "describe",
             serde_json::to_value(params).unwrap_or_default(),
-        )?;
+        ) {
+            Ok(value) => value,
+            Err(error) => {
+                // A plugin that cannot be described (it refused its settings, say) is not
+                // used for anything else in the run.
+                self.fail(state, true);
+                if let State::Dead(reason) = state {
+                    *reason = format!("its handshake failed: {error}");
+                }
+                return Err(error);
+            }
+        };
         let described = serde_json::from_value::<Describe>(value).map_err(|e| {
             let stderr = self.stderr_tail(state);
             self.fail(state, false);
@@ -281,6 +291,9 @@ impl ProcessClient {
             });
         }
         let mut command = Command::new(&self.launch.program);
+        // Its own process group, so that a wrapper's children are stopped with it.
+        #[cfg(unix)]
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
         command
             .args(&self.launch.args)
             .current_dir(&self.launch.root)
@@ -419,6 +432,16 @@ impl ProcessClient {
             Ok(response) => response,
             Err(e) => return Err(garbage(format!("not JSON: {e}"), self, state)),
         };
+        let State::Running(running) = state else {
+            return Err(ProcessError::Unavailable("it is not running".to_owned()));
+        };
+        if running.lines.has_pending() {
+            return Err(garbage(
+                "it wrote more than one line for one request".to_owned(),
+                self,
+                state,
+            ));
+        }
         if response.id != id {
             return Err(garbage(
                 format!("its id is {}, the request's {id}", response.id),
@@ -491,13 +514,20 @@ impl ProcessClient {
     fn fail(&self, state: &mut State, dead: bool) {
         if let State::Running(running) = std::mem::replace(state, State::Idle) {
             let mut running = *running;
-            let _ = running.child.kill();
-            let _ = running.child.wait();
+            kill_group(&mut running.child);
         }
         if dead {
-            *state = State::Dead(format!("plugin `{}` hung earlier", self.name));
+            *state = State::Dead(format!("plugin `{}` failed earlier", self.name));
         }
     }
+}
+
+/// `timeout` from now, or a day from now if that cannot be represented.
+fn far_deadline(timeout: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(timeout)
+        .or_else(|| now.checked_add(Duration::from_secs(86_400)))
+        .unwrap_or(now)
 }
 
 /// What waiting for a plugin's next line gave.
@@ -534,7 +564,7 @@ impl LineReader {
     #[cfg(unix)]
     fn next(&mut self, timeout: Duration) -> Answer {
         use std::os::fd::AsRawFd;
-        let deadline = Instant::now() + timeout;
+        let deadline = far_deadline(timeout);
         let mut chunk = [0u8; 64 * 1024];
         loop {
             if let Some(end) = self.pending.iter().position(|b| *b == b'\n') {
@@ -600,6 +630,17 @@ impl LineReader {
         Self { lines }
     }
 
+    /// Whether output is waiting beyond the last line (a plugin that says too much).
+    #[cfg(unix)]
+    fn has_pending(&self) -> bool {
+        !self.pending.is_empty()
+    }
+
+    #[cfg(not(unix))]
+    fn has_pending(&self) -> bool {
+        false
+    }
+
     #[cfg(not(unix))]
     fn next(&mut self, timeout: Duration) -> Answer {
         match self.lines.recv_timeout(timeout) {
@@ -608,6 +649,19 @@ impl LineReader {
             Err(mpsc::RecvTimeoutError::Timeout) => Answer::TimedOut,
         }
     }
+}
+
+/// Kills a plugin and everything it started (its process group), and reaps it.
+fn kill_group(child: &mut Child) {
+    #[cfg(unix)]
+    if let Ok(pid) = i32::try_from(child.id()) {
+        // SAFETY: a plain signal to the group this child leads (process_group(0) above).
+        unsafe {
+            libc::killpg(pid, libc::SIGKILL);
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
 }
 
 fn describe_exit(status: std::process::ExitStatus) -> String {
