@@ -680,3 +680,118 @@ fn secrets_in_plugin_code_become_dbutils_calls() {
         "{all}"
     );
 }
+
+/// A process plugin that misbehaves as its argument says: `chatty` writes a second line
+/// after each answer, `deep` returns code nested 150 brackets deep, `sidefile` asks to write
+/// a side file at the top of the pipeline's directory, `fstring` puts a secret in an f-string.
+const MISBEHAVE: &str = r##"#!/usr/bin/env python3
+import json, sys
+mode = sys.argv[1]
+for line in sys.stdin:
+    request = json.loads(line)
+    method, params = request["method"], request.get("params", {})
+    result = {}
+    if method == "describe":
+        result = {"protocol": 1, "name": "misbehave_" + mode, "version": "1.0.0",
+                  "provides": [{"kind": "transform", "type": mode + "_tf"}]}
+    elif method == "generate":
+        action = params["action"]
+        body = "spark.read.table(%s)" % json.dumps(action["sources"][0])
+        if mode == "deep":
+            body = "(" * 150 + body + ")" * 150
+        if mode == "fstring":
+            body = 'spark.read.option("pw", f"%s").table("t")' % action["config"]["password"]
+        result = {"code": "@dp.temporary_view()\ndef %s():\n    return %s\n" % (action["target"], body)}
+        if mode == "sidefile":
+            result["side_files"] = [{"path": "other.py", "text": "x = 1\n"}]
+    elif method == "check":
+        result = {"problems": []}
+    print(json.dumps({"id": request["id"], "result": result}), flush=True)
+    if mode == "chatty" and method == "generate":
+        print("debug: done", flush=True)
+    if method == "shutdown":
+        break
+"##;
+
+#[test]
+fn misbehaving_plugin_output_is_refused_and_blamed() {
+    let project = Project::new(
+        "name: misbehave\nplugins:\n  discover_path: false\n  commands:\n    - plugins/misbehave chatty\n    - plugins/misbehave deep\n    - plugins/misbehave sidefile\n    - plugins/misbehave fstring\n",
+    );
+    project.file("plugins/misbehave", MISBEHAVE);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(
+            project.path().join("plugins/misbehave"),
+            std::fs::Permissions::from_mode(0o755),
+        )
+        .expect("chmod");
+    }
+    project.file(
+        "substitutions/dev.yaml",
+        "dev:\n  catalog: main\nsecrets:\n  default_scope: vault\n",
+    );
+    project.flowgroup("fine", "sql", "    sql: SELECT * FROM v_fine_in\n");
+    for mode in ["chatty", "deep", "sidefile"] {
+        project.flowgroup(mode, &format!("{mode}_tf"), "");
+    }
+    // The extra line after the first answer is found before the second request.
+    project.flowgroup("chatty2", "chatty_tf", "");
+    project.flowgroup(
+        "fstring",
+        "fstring_tf",
+        "    password: ${secret:vault/db_pw}\n",
+    );
+    let out = project.generate();
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert!(project.generated("fine").is_some(), "{all}");
+    for expected in [
+        // Whether the extra line is seen before the next request or read as its answer
+        // depends on timing; either way it fails that request, named.
+        "(transform type `chatty_tf`): it answered `generate` with something that is not a protocol response",
+        "\"debug: done\"",
+        "plugin `misbehave_deep` produced code for action `shape_deep` nested 151 brackets deep",
+        "plugin `misbehave_sidefile` wants to write side file \"other.py\" for action `shape_sidefile`",
+        "plugin `misbehave_fstring` put secret ${secret:vault/db_pw} inside a larger string",
+    ] {
+        assert!(all.contains(expected), "missing {expected:?} in:\n{all}");
+    }
+    for failed in ["deep", "sidefile", "fstring"] {
+        assert!(project.generated(failed).is_none(), "{failed}: {all}");
+    }
+    let chatty = [project.generated("chatty"), project.generated("chatty2")];
+    assert_eq!(chatty.iter().filter(|c| c.is_none()).count(), 1, "{all}");
+}
+
+#[test]
+fn a_failing_flowgroup_keeps_its_last_generated_file_and_bad_settings_do_not_panic() {
+    let project = Project::new(&format!(
+        "name: keep\nplugins:\n  discover_path: false\n  commands: [{}]\n",
+        fixture("good")
+    ));
+    project.flowgroup("kept", "good_tf", "");
+    let out = project.generate();
+    assert!(out.status.success(), "{}", text(&out));
+    let before = project.generated("kept").expect("written");
+    // The plugin now refuses the action: the flowgroup fails, its last file stays.
+    project.flowgroup("kept", "good_tf", "    note: 7\n");
+    let out = project.generate();
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert!(!all.contains("removed /"), "{all}");
+    assert_eq!(project.generated("kept").as_deref(), Some(before.as_str()));
+
+    project.file(
+        "lhp.yaml",
+        "name: keep\nplugins:\n  timeout: 9223372036854775807\n",
+    );
+    let out = lhp(project.path(), &["validate", "--env", "dev"]);
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert!(
+        all.contains("`plugins.timeout` is a whole number of seconds from 1 to 86400"),
+        "{all}"
+    );
+}

@@ -390,6 +390,22 @@ impl ProcessClient {
         let State::Running(running) = state else {
             return Err(ProcessError::Unavailable("it is not running".to_owned()));
         };
+        if running.lines.unasked() {
+            let shown: String = String::from_utf8_lossy(running.lines.pending_bytes())
+                .trim_end()
+                .chars()
+                .take(200)
+                .collect();
+            let stderr = self.stderr_tail(state);
+            self.fail(state, false);
+            return Err(ProcessError::Garbage {
+                method: method.to_owned(),
+                reason: "it wrote something after its previous answer, before this request"
+                    .to_owned(),
+                line: shown,
+                stderr,
+            });
+        }
         let written = running
             .stdin
             .write_all(line.as_bytes())
@@ -634,6 +650,43 @@ impl LineReader {
     #[cfg(unix)]
     fn has_pending(&self) -> bool {
         !self.pending.is_empty()
+    }
+
+    /// Whether the plugin has written anything that no request asked for yet (checked
+    /// before a request, without waiting).
+    #[cfg(unix)]
+    fn unasked(&mut self) -> bool {
+        use std::os::fd::AsRawFd;
+        let mut ready = libc::pollfd {
+            fd: self.stdout.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd, for a descriptor this struct owns, for the call.
+        let polled = unsafe { libc::poll(&mut ready, 1, 0) };
+        if polled > 0 && ready.revents & libc::POLLIN != 0 {
+            let mut chunk = [0u8; 4096];
+            if let Ok(n) = self.stdout.read(&mut chunk) {
+                self.pending.extend_from_slice(&chunk[..n]);
+            }
+        }
+        !self.pending.is_empty()
+    }
+
+    #[cfg(not(unix))]
+    fn unasked(&mut self) -> bool {
+        false
+    }
+
+    /// What is waiting beyond the last line.
+    #[cfg(unix)]
+    fn pending_bytes(&self) -> &[u8] {
+        &self.pending
+    }
+
+    #[cfg(not(unix))]
+    fn pending_bytes(&self) -> &[u8] {
+        &[]
     }
 
     #[cfg(not(unix))]
