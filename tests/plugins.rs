@@ -762,7 +762,8 @@ fn misbehaving_plugin_output_is_refused_and_blamed() {
         assert!(project.generated(failed).is_none(), "{failed}: {all}");
     }
     let chatty = [project.generated("chatty"), project.generated("chatty2")];
-    assert_eq!(chatty.iter().filter(|c| c.is_none()).count(), 1, "{all}");
+    // The first answer may be taken before its extra line comes; at least one fails.
+    assert!(chatty.iter().any(Option::is_none), "{all}");
 }
 
 #[test]

@@ -452,11 +452,19 @@ impl ProcessClient {
             return Err(ProcessError::Unavailable("it is not running".to_owned()));
         };
         if running.lines.has_pending() {
-            return Err(garbage(
-                "it wrote more than one line for one request".to_owned(),
-                self,
-                state,
-            ));
+            let extra: String = String::from_utf8_lossy(running.lines.pending_bytes())
+                .trim_end()
+                .chars()
+                .take(200)
+                .collect();
+            let stderr = self.stderr_tail(state);
+            self.fail(state, false);
+            return Err(ProcessError::Garbage {
+                method: method.to_owned(),
+                reason: "it wrote more than one line for one request".to_owned(),
+                line: extra,
+                stderr,
+            });
         }
         if response.id != id {
             return Err(garbage(
