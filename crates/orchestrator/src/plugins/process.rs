@@ -391,20 +391,11 @@ impl ProcessClient {
             return Err(ProcessError::Unavailable("it is not running".to_owned()));
         };
         if running.lines.unasked() {
-            let shown: String = String::from_utf8_lossy(running.lines.pending_bytes())
-                .trim_end()
-                .chars()
-                .take(200)
-                .collect();
-            let stderr = self.stderr_tail(state);
-            self.fail(state, false);
-            return Err(ProcessError::Garbage {
-                method: method.to_owned(),
-                reason: "it wrote something after its previous answer, before this request"
-                    .to_owned(),
-                line: shown,
-                stderr,
-            });
+            return Err(self.extra_output(
+                state,
+                method,
+                "it wrote something after its previous answer, before this request",
+            ));
         }
         let written = running
             .stdin
@@ -452,19 +443,11 @@ impl ProcessClient {
             return Err(ProcessError::Unavailable("it is not running".to_owned()));
         };
         if running.lines.has_pending() {
-            let extra: String = String::from_utf8_lossy(running.lines.pending_bytes())
-                .trim_end()
-                .chars()
-                .take(200)
-                .collect();
-            let stderr = self.stderr_tail(state);
-            self.fail(state, false);
-            return Err(ProcessError::Garbage {
-                method: method.to_owned(),
-                reason: "it wrote more than one line for one request".to_owned(),
-                line: extra,
-                stderr,
-            });
+            return Err(self.extra_output(
+                state,
+                method,
+                "it wrote more than one line for one request",
+            ));
         }
         if response.id != id {
             return Err(garbage(
@@ -484,6 +467,27 @@ impl ProcessClient {
                 self,
                 state,
             )),
+        }
+    }
+
+    /// The error for output no request asked for (shown, then the plugin is stopped; it is
+    /// started again on next need).
+    fn extra_output(&self, state: &mut State, method: &str, reason: &str) -> ProcessError {
+        let shown: String = match state {
+            State::Running(running) => String::from_utf8_lossy(running.lines.pending_bytes())
+                .trim_end()
+                .chars()
+                .take(200)
+                .collect(),
+            _ => String::new(),
+        };
+        let stderr = self.stderr_tail(state);
+        self.fail(state, false);
+        ProcessError::Garbage {
+            method: method.to_owned(),
+            reason: reason.to_owned(),
+            line: shown,
+            stderr,
         }
     }
 
