@@ -328,10 +328,7 @@ fn check_plugin_fragment(
     }
     for side in &fragment.side_files {
         let path = std::path::Path::new(&side.path);
-        let normal = path
-            .components()
-            .all(|c| matches!(c, std::path::Component::Normal(_)));
-        if side.path.is_empty() || !normal || path.components().count() < 2 {
+        if !lhp_plugin::generate::is_contained(path) || path.components().count() < 2 {
             return Err(refuse(
                 format!("plugin `{plugin}` wants to write side file {:?} for action `{}`: a side file goes in a subdirectory of the pipeline's output (`helpers/x.py`), with no `..` or absolute part", side.path, action.name.value),
                 "side files at the top of a pipeline's directory could replace flowgroup modules",

@@ -254,28 +254,40 @@ impl Check<'_, '_> {
         }
     }
 
-    /// The `type` of a nested mapping, checked against `known`.
+    /// The built-in `type` of a nested mapping, checked against `builtin` and the plugins'
+    /// types of `kind`; `None` when it is missing, unknown (both reported) or a plugin's
+    /// (whose fields are the plugin's to check).
     fn subtype<'m>(
         &mut self,
         map: &'m Map,
         at: Span,
-        known: &[&str],
+        kind: ActionKind,
+        builtin: &[&str],
         what: &str,
     ) -> Option<&'m str> {
+        let known: Vec<String> = self
+            .known(kind, builtin)
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
+        let known: Vec<&str> = known.iter().map(String::as_str).collect();
         let Some(value) = map.get("type") else {
             self.error(at, format!("{what} needs a `type` ({})", known.join(", ")));
             return None;
         };
-        let kind = value.as_str().unwrap_or_default();
-        if known.contains(&kind) {
-            return Some(kind);
+        let name = value.as_str().unwrap_or_default();
+        if builtin.contains(&name) {
+            return Some(name);
+        }
+        if self.is_plugin_type(kind, name) {
+            return None;
         }
         let mut problem = Diagnostic::error(
             "LHP-VAL-007",
-            format!("action `{}`: unknown {what} type {kind:?}", self.action),
+            format!("action `{}`: unknown {what} type {name:?}", self.action),
         )
         .at(value.span);
-        problem = match did_you_mean(kind, known) {
+        problem = match did_you_mean(name, &known) {
             Some(guess) => problem.hint(format!("did you mean `{guess}`?")),
             None => problem.hint(format!("one of {}", known.join(", "))),
         };
@@ -300,19 +312,9 @@ impl Check<'_, '_> {
             );
             return;
         };
-        if let Some(name) = map.get("type").and_then(Value::as_str) {
-            if self.is_plugin_type(ActionKind::Load, name) {
-                return;
-            }
-        }
         let builtin: Vec<&str> = LOAD_TYPES.iter().map(|(t, _, _)| *t).collect();
-        let known: Vec<String> = self
-            .known(ActionKind::Load, &builtin)
-            .into_iter()
-            .map(str::to_owned)
-            .collect();
-        let known: Vec<&str> = known.iter().map(String::as_str).collect();
-        let Some(kind) = self.subtype(map, source.span, &known, "load source") else {
+        let Some(kind) = self.subtype(map, source.span, ActionKind::Load, &builtin, "load source")
+        else {
             return;
         };
         let Some((_, allowed, required)) = LOAD_TYPES.iter().find(|(t, _, _)| *t == kind) else {
@@ -473,18 +475,13 @@ impl Check<'_, '_> {
             );
             return;
         };
-        if let Some(name) = map.get("type").and_then(Value::as_str) {
-            if self.is_plugin_type(ActionKind::Write, name) {
-                return;
-            }
-        }
-        let known: Vec<String> = self
-            .known(ActionKind::Write, WRITE_TYPES)
-            .into_iter()
-            .map(str::to_owned)
-            .collect();
-        let known: Vec<&str> = known.iter().map(String::as_str).collect();
-        let Some(kind) = self.subtype(map, target.span, &known, "write target") else {
+        let Some(kind) = self.subtype(
+            map,
+            target.span,
+            ActionKind::Write,
+            WRITE_TYPES,
+            "write target",
+        ) else {
             return;
         };
         let mode = map.get("mode").and_then(Value::as_str);

@@ -186,7 +186,7 @@ pub fn generate(
     generated
 }
 
-fn to_diagnostic(error: GenerateError, warning: bool) -> Diagnostic {
+pub(crate) fn to_diagnostic(error: GenerateError, warning: bool) -> Diagnostic {
     let mut diagnostic = if warning {
         Diagnostic::warning(error.code, error.message)
     } else {
@@ -495,14 +495,6 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> WriteError + '_ {
     }
 }
 
-/// Whether a relative path stays inside the directory it is joined to.
-fn is_contained(path: &Path) -> bool {
-    !path.as_os_str().is_empty()
-        && path
-            .components()
-            .all(|c| matches!(c, std::path::Component::Normal(_)))
-}
-
 /// Brings `dir` in line with `files`: writes what changed (atomically: a temporary file
 /// beside the target, then a rename), leaves identical files untouched, and removes
 /// generated files (known by their first line) that are no longer produced, within
@@ -518,7 +510,7 @@ pub fn write_output(
 ) -> Result<WriteReport, WriteError> {
     let mut report = WriteReport::default();
     for path in files.keys() {
-        if !is_contained(path) {
+        if !lhp_plugin::generate::is_contained(path) {
             return Err(WriteError::Outside(path.clone()));
         }
     }
@@ -528,20 +520,7 @@ pub fn write_output(
             report.unchanged += 1;
             continue;
         }
-        let parent = path.parent().unwrap_or(dir);
-        std::fs::create_dir_all(parent).map_err(io(parent))?;
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let temporary = parent.join(format!(".{name}.lhp-{}.tmp", std::process::id()));
-        let result = std::fs::File::create(&temporary)
-            .and_then(|mut f| f.write_all(text.as_bytes()).and_then(|()| f.sync_all()))
-            .and_then(|()| std::fs::rename(&temporary, &path));
-        if let Err(error) = result {
-            let _ = std::fs::remove_file(&temporary);
-            return Err(io(&path)(error));
-        }
+        write_atomically(&path, text.as_bytes()).map_err(io(&path))?;
         report.written.push(relative.clone());
     }
     let roots: Vec<PathBuf> = match scope {
@@ -553,6 +532,25 @@ pub fn write_output(
         remove_stale(&root, &keep, dir, &mut report)?;
     }
     Ok(report)
+}
+
+/// Writes `path` whole or not at all: a temporary file beside it (its directory created),
+/// synced, then renamed over it.
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let parent = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent)?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let temporary = parent.join(format!(".{name}.lhp-{}.tmp", std::process::id()));
+    let result = std::fs::File::create(&temporary)
+        .and_then(|mut f| f.write_all(bytes).and_then(|()| f.sync_all()))
+        .and_then(|()| std::fs::rename(&temporary, path));
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temporary);
+    }
+    result
 }
 
 /// Removes generated files under `at` that are not in `keep`, then directories left empty.

@@ -50,7 +50,7 @@ impl GenerateError {
 }
 
 /// A file written beside the flowgroup modules of a pipeline (a copied Python module).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SideFile {
     /// Its path relative to the pipeline's output directory, with `/` separators.
     pub path: String,
@@ -58,8 +58,10 @@ pub struct SideFile {
     pub text: String,
 }
 
-/// What a generator returns for one action (or, for writes, one target table).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// What a generator returns for one action (or, for writes, one target table); also the
+/// result of a process plugin's `generate`, field for field.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct Fragment {
     /// Python statements, one logical line each (the module is laid out afterwards, so long
     /// lines need not be wrapped here).
@@ -70,6 +72,15 @@ pub struct Fragment {
     pub preamble: Vec<String>,
     /// Files to write beside the module.
     pub side_files: Vec<SideFile>,
+}
+
+/// Whether `path`, relative, stays inside the directory it is joined to: not empty, and
+/// nothing but plain names (no `..`, no root, no prefix).
+pub fn is_contained(path: &std::path::Path) -> bool {
+    !path.as_os_str().is_empty()
+        && path
+            .components()
+            .all(|c| matches!(c, std::path::Component::Normal(_)))
 }
 
 /// An operational-metadata column selected for an action.

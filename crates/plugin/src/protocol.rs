@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::action::{Action, ActionKind};
+use crate::generate::Fragment;
 use crate::value::Value;
 
 /// A request from lhp: `{"id", "method", "params"}` on one line.
@@ -182,30 +183,9 @@ pub struct GenerateParams {
     pub context: WireContext,
 }
 
-/// A side file in a `generate` result.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct WireSideFile {
-    /// Relative to the pipeline's output directory.
-    pub path: String,
-    /// Its text.
-    pub text: String,
-}
-
-/// The result of `generate`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct GenerateResult {
-    /// Top-level Python statements.
-    pub code: String,
-    /// Import lines.
-    #[serde(default)]
-    pub imports: Vec<String>,
-    /// Statements run once before the module's code.
-    #[serde(default)]
-    pub preamble: Vec<String>,
-    /// Files written beside the module.
-    #[serde(default)]
-    pub side_files: Vec<WireSideFile>,
-}
+/// The result of `generate`: code, imports, preamble lines and side files, exactly the
+/// fields of a [`Fragment`] (all but `code` may be left out).
+pub type GenerateResult = Fragment;
 
 /// One problem reported by `check`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

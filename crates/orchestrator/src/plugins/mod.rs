@@ -68,6 +68,34 @@ pub struct PluginInfo {
     pub status: PluginStatus,
 }
 
+impl PluginInfo {
+    /// A plugin known only by where it is (not read, or unreadable); its name comes from
+    /// its directory or file.
+    fn unread(path: &Path, kind: PluginKind, origin: String, status: PluginStatus) -> Self {
+        Self {
+            metadata: PluginMetadata::new(name_of(path), ""),
+            kind,
+            origin,
+            provides: Vec::new(),
+            events: Vec::new(),
+            status,
+        }
+    }
+}
+
+/// A plugin's name before it says its own: its directory's name, or its executable's
+/// without the `lhp-plugin-` prefix.
+fn name_of(path: &Path) -> String {
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    file_name
+        .strip_prefix("lhp-plugin-")
+        .unwrap_or(&file_name)
+        .to_owned()
+}
+
 /// What discovery needs to know.
 pub struct DiscoverOptions<'a> {
     /// The project root.
@@ -206,19 +234,12 @@ impl PluginHost {
                 Ok(plugin) => candidates.push(host.template(plugin)),
                 Err(problems) => {
                     host.diagnostics.extend(problems);
-                    host.plugins.push(PluginInfo {
-                        metadata: PluginMetadata::new(
-                            dir.file_name()
-                                .map(|n| n.to_string_lossy().into_owned())
-                                .unwrap_or_default(),
-                            "",
-                        ),
-                        kind: PluginKind::Template,
-                        origin: dir.display().to_string(),
-                        provides: Vec::new(),
-                        events: Vec::new(),
-                        status: PluginStatus::Refused("its manifest has errors".to_owned()),
-                    });
+                    host.plugins.push(PluginInfo::unread(
+                        &dir,
+                        PluginKind::Template,
+                        dir.display().to_string(),
+                        PluginStatus::Refused("its manifest has errors".to_owned()),
+                    ));
                 }
             }
         }
@@ -226,7 +247,7 @@ impl PluginHost {
         let mut cache = if options.cache {
             Cache::read(options.root)
         } else {
-            Cache::empty()
+            Cache::default()
         };
         for (program, args) in process_commands(options, &mut host.diagnostics) {
             candidates.push(host.process(options.root, program, args, timeout, &mut cache));
@@ -242,44 +263,32 @@ impl PluginHost {
 
     /// With `plugins.enabled: false`: what would be found, without reading or starting it.
     fn list_disabled(&mut self, options: &DiscoverOptions<'_>) {
-        let disabled = |name: String, kind: PluginKind, origin: String| PluginInfo {
-            metadata: PluginMetadata::new(name, ""),
-            kind,
-            origin,
-            provides: Vec::new(),
-            events: Vec::new(),
-            status: PluginStatus::Disabled,
-        };
         for native in options.natives {
-            let mut info = disabled(String::new(), PluginKind::Native, "this binary".into());
+            let mut info = PluginInfo::unread(
+                Path::new(""),
+                PluginKind::Native,
+                "this binary".into(),
+                PluginStatus::Disabled,
+            );
             info.metadata = native.metadata();
             self.plugins.push(info);
         }
         for dir in template_dirs(options) {
-            let name = dir
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            self.plugins.push(disabled(
-                name,
+            let origin = dir.display().to_string();
+            self.plugins.push(PluginInfo::unread(
+                &dir,
                 PluginKind::Template,
-                dir.display().to_string(),
+                origin,
+                PluginStatus::Disabled,
             ));
         }
-        let mut ignored = Vec::new();
-        for (program, _) in process_commands(options, &mut ignored) {
-            let name = program
-                .file_name()
-                .map(|n| {
-                    n.to_string_lossy()
-                        .trim_start_matches("lhp-plugin-")
-                        .to_owned()
-                })
-                .unwrap_or_default();
-            self.plugins.push(disabled(
-                name,
+        for (program, _) in process_commands(options, &mut Vec::new()) {
+            let origin = program.display().to_string();
+            self.plugins.push(PluginInfo::unread(
+                &program,
                 PluginKind::Process,
-                program.display().to_string(),
+                origin,
+                PluginStatus::Disabled,
             ));
         }
     }
@@ -292,6 +301,7 @@ impl PluginHost {
     fn native(&mut self, plugin: &Arc<dyn Plugin>) -> Candidate {
         let metadata = plugin.metadata();
         self.natives.push(Arc::clone(plugin));
+        self.config_slot(&metadata.name);
         // Whatever its generators say, their provider is the plugin: that is what keeps
         // them apart from built-ins (validation, syntax checks, messages).
         let generators: Vec<Arc<dyn Generator>> = plugin
@@ -314,14 +324,11 @@ impl PluginHost {
         };
         Candidate {
             info: PluginInfo {
-                provides: generators
-                    .iter()
-                    .map(|g| (g.kind(), g.type_name().to_owned()))
-                    .collect(),
-                events: hooks.iter().flat_map(|h| h.events()).collect(),
                 metadata,
                 kind: PluginKind::Native,
                 origin: "this binary".to_owned(),
+                provides: Vec::new(),
+                events: Vec::new(),
                 status: PluginStatus::Active,
             },
             generators,
@@ -347,11 +354,7 @@ impl PluginHost {
             .collect();
         Candidate {
             info: PluginInfo {
-                provides: plugin
-                    .types
-                    .iter()
-                    .map(|t| (t.kind, t.type_name.clone()))
-                    .collect(),
+                provides: Vec::new(),
                 events: Vec::new(),
                 metadata: plugin.metadata,
                 kind: PluginKind::Template,
@@ -372,14 +375,6 @@ impl PluginHost {
         timeout: Duration,
         cache: &mut Cache,
     ) -> Candidate {
-        let file_name = program
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let guessed = file_name
-            .strip_prefix("lhp-plugin-")
-            .unwrap_or(&file_name)
-            .to_owned();
         let launch = Launch {
             program: program.clone(),
             args: args.clone(),
@@ -390,20 +385,23 @@ impl PluginHost {
             .chain(args.iter().cloned())
             .collect::<Vec<_>>()
             .join(" ");
-        let described = match cache.get(root, &program, &args) {
+        let unread =
+            |status| PluginInfo::unread(&program, PluginKind::Process, origin.clone(), status);
+        let stamp = Cache::stamp(root, &program, &args);
+        let described = match cache.get(stamp.as_ref()) {
             Some(described) => Ok(described),
             None => {
                 // Discovery starts the plugin without its config (not resolved yet); the run
                 // starts it again, with it, when it is needed.
                 let probe = ProcessClient::new(
-                    guessed.clone(),
+                    name_of(&program),
                     launch.clone(),
                     Arc::new(OnceLock::from(serde_json::json!({}))),
                 );
                 let described = probe.describe();
                 probe.shutdown();
-                if let Ok(described) = &described {
-                    cache.put(root, &program, &args, described.clone());
+                if let (Ok(described), Some(stamp)) = (&described, stamp) {
+                    cache.put(stamp, described.clone());
                 }
                 described
             }
@@ -424,14 +422,7 @@ impl PluginHost {
             }
             Err(error) => {
                 return Candidate {
-                    info: PluginInfo {
-                        metadata: PluginMetadata::new(guessed, ""),
-                        kind: PluginKind::Process,
-                        origin,
-                        provides: Vec::new(),
-                        events: Vec::new(),
-                        status: PluginStatus::Active,
-                    },
+                    info: unread(PluginStatus::Active),
                     generators: Vec::new(),
                     hooks: Vec::new(),
                     problems: vec![format!("it could not be described: {error}")],
@@ -452,6 +443,11 @@ impl PluginHost {
             hooks,
             mut problems,
         } = candidate;
+        info.provides = generators
+            .iter()
+            .map(|g| (g.kind(), g.type_name().to_owned()))
+            .collect();
+        info.events = hooks.iter().flat_map(|h| h.events()).collect();
         let name = info.metadata.name.clone();
         let label = format!("{} plugin `{name}` ({})", info.kind, info.origin);
         if problems.is_empty() {
@@ -575,11 +571,7 @@ impl PluginHost {
                 problems.push(problem);
             }
         }
-        let mut natives: BTreeMap<String, Arc<OnceLock<serde_json::Value>>> = BTreeMap::new();
-        for native in &self.natives {
-            natives.insert(native.metadata().name, Arc::new(OnceLock::new()));
-        }
-        for (name, slot) in self.configs.iter().chain(&natives) {
+        for (name, slot) in &self.configs {
             let Some(raw) = self.config_values.get(name) else {
                 let _ = slot.set(serde_json::json!({}));
                 continue;
@@ -609,7 +601,7 @@ impl PluginHost {
         }
         for native in &self.natives {
             let name = native.metadata().name;
-            let Some(config) = natives.get(&name).and_then(|slot| slot.get()) else {
+            let Some(config) = self.configs.get(&name).and_then(|slot| slot.get()) else {
                 continue;
             };
             if let Err(why) = native.configure(config) {
@@ -636,12 +628,12 @@ impl PluginHost {
                 if generator.provider() == "builtin" {
                     continue;
                 }
-                problems.extend(generator.validate(action).into_iter().map(|e| {
-                    let mut diagnostic = Diagnostic::error(e.code, e.message);
-                    diagnostic.span = e.span;
-                    diagnostic.hint = e.hint;
-                    diagnostic
-                }));
+                problems.extend(
+                    generator
+                        .validate(action)
+                        .into_iter()
+                        .map(|e| crate::generate::to_diagnostic(e, false)),
+                );
             }
         }
         problems
@@ -673,11 +665,9 @@ fn candidate_from_describe(
 ) -> Candidate {
     let mut problems = Vec::new();
     let mut generators: Vec<Arc<dyn Generator>> = Vec::new();
-    let mut provides = Vec::new();
     for provided in &described.provides {
         match ActionKind::parse(&provided.kind).filter(|k| *k != ActionKind::Test) {
             Some(kind) => {
-                provides.push((kind, provided.type_name.clone()));
                 generators.push(Arc::new(ProcessGenerator {
                     client: Arc::clone(client),
                     plugin: described.name.clone(),
@@ -713,8 +703,8 @@ fn candidate_from_describe(
             },
             kind: PluginKind::Process,
             origin,
-            provides,
-            events: described.events,
+            provides: Vec::new(),
+            events: Vec::new(),
             status: PluginStatus::Active,
         },
         generators,
@@ -907,6 +897,7 @@ fn process_commands(
 
 /// What process plugins described, by executable (path, size, modification time, args), in
 /// `.lhp/plugins.json`.
+#[derive(Default)]
 struct Cache {
     entries: serde_json::Map<String, serde_json::Value>,
     changed: bool,
@@ -923,13 +914,6 @@ impl Cache {
             .unwrap_or_default();
         Self {
             entries,
-            changed: false,
-        }
-    }
-
-    fn empty() -> Self {
-        Self {
-            entries: serde_json::Map::new(),
             changed: false,
         }
     }
@@ -963,10 +947,10 @@ impl Cache {
         Some((key, serde_json::Value::Array(stamps)))
     }
 
-    fn get(&self, root: &Path, program: &Path, args: &[String]) -> Option<Describe> {
-        let (key, stamp) = Self::stamp(root, program, args)?;
-        let entry = self.entries.get(&key)?;
-        if entry.get("stamp") != Some(&stamp)
+    fn get(&self, stamp: Option<&(String, serde_json::Value)>) -> Option<Describe> {
+        let (key, stamp) = stamp?;
+        let entry = self.entries.get(key)?;
+        if entry.get("stamp") != Some(stamp)
             || entry.get("lhp") != Some(&lhp_plugin::LHP_VERSION.into())
         {
             return None;
@@ -974,10 +958,7 @@ impl Cache {
         serde_json::from_value(entry.get("describe")?.clone()).ok()
     }
 
-    fn put(&mut self, root: &Path, program: &Path, args: &[String], described: Describe) {
-        let Some((key, stamp)) = Self::stamp(root, program, args) else {
-            return;
-        };
+    fn put(&mut self, (key, stamp): (String, serde_json::Value), described: Describe) {
         self.entries.insert(
             key,
             serde_json::json!({ "stamp": stamp, "lhp": lhp_plugin::LHP_VERSION, "describe": described }),
@@ -990,18 +971,10 @@ impl Cache {
         if !self.changed {
             return;
         }
-        let path = root.join(Self::FILE);
-        let Some(dir) = path.parent() else { return };
-        if std::fs::create_dir_all(dir).is_err() {
-            return;
-        }
         let text = serde_json::to_string_pretty(
             &serde_json::json!({ "version": 1, "entries": self.entries }),
         )
         .unwrap_or_default();
-        let temporary = dir.join(format!(".plugins.json.{}", std::process::id()));
-        if std::fs::write(&temporary, text).is_ok() && std::fs::rename(&temporary, &path).is_err() {
-            let _ = std::fs::remove_file(&temporary);
-        }
+        let _ = crate::generate::write_atomically(&root.join(Self::FILE), text.as_bytes());
     }
 }

@@ -12,6 +12,7 @@ use std::io::{BufRead, BufReader};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
 #[cfg(not(unix))]
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -23,7 +24,7 @@ use lhp_plugin::protocol::{
 };
 use lhp_plugin::{
     async_trait, Action, ActionKind, Event, Fragment, GenerateError, GenerateRequest, Generator,
-    Hook, HookError, SideFile, LHP_VERSION, PROTOCOL_VERSION,
+    Hook, HookError, LHP_VERSION, PROTOCOL_VERSION,
 };
 
 /// Environment variables a plugin process inherits; everything else is withheld.
@@ -120,8 +121,21 @@ pub enum ProcessError {
     Unavailable(String),
 }
 
+impl ProcessError {
+    /// A result that is JSON but not of the shape `method` documents.
+    fn shape(method: &str, error: &serde_json::Error) -> Self {
+        Self::Garbage {
+            method: method.to_owned(),
+            reason: format!("its result is not of the documented shape: {error}"),
+            line: String::new(),
+            stderr: String::new(),
+        }
+    }
+}
+
 struct Running {
-    described: Describe,
+    /// Its handshake, once done.
+    described: Option<Describe>,
     child: Child,
     stdin: ChildStdin,
     lines: LineReader,
@@ -141,7 +155,7 @@ pub struct ProcessClient {
     launch: Launch,
     config: Arc<OnceLock<serde_json::Value>>,
     state: Mutex<State>,
-    next_id: Mutex<u64>,
+    next_id: AtomicU64,
 }
 
 impl std::fmt::Debug for ProcessClient {
@@ -162,7 +176,7 @@ impl ProcessClient {
             launch,
             config,
             state: Mutex::new(State::Idle),
-            next_id: Mutex::new(0),
+            next_id: AtomicU64::new(0),
         }
     }
 
@@ -209,14 +223,9 @@ impl ProcessClient {
                 mut child, stdin, ..
             } = *running;
             drop(stdin);
-            let until = far_deadline(EXIT_GRACE);
-            while Instant::now() < until {
-                if let Ok(Some(_)) = child.try_wait() {
-                    return;
-                }
-                std::thread::sleep(Duration::from_millis(10));
+            if wait_for_exit(&mut child, EXIT_GRACE).is_none() {
+                kill_group(&mut child);
             }
-            kill_group(&mut child);
         }
     }
 
@@ -227,10 +236,16 @@ impl ProcessClient {
     fn ensure_started(&self, state: &mut State) -> Result<Describe, ProcessError> {
         match state {
             State::Dead(reason) => return Err(ProcessError::Unavailable(reason.clone())),
-            State::Running(running) => return Ok(running.described.clone()),
+            State::Running(running) => {
+                if let Some(described) = &running.described {
+                    return Ok(described.clone());
+                }
+            }
             State::Idle => {}
         }
-        *state = State::Running(Box::new(self.spawn()?));
+        if matches!(state, State::Idle) {
+            *state = State::Running(Box::new(self.spawn()?));
+        }
         let params = DescribeParams {
             protocol: PROTOCOL_VERSION,
             lhp_version: LHP_VERSION.to_owned(),
@@ -246,29 +261,24 @@ impl ProcessClient {
             Err(error) => {
                 // A plugin that cannot be described (it refused its settings, say) is not
                 // used for anything else in the run.
-                self.fail(state, true);
-                if let State::Dead(reason) = state {
-                    *reason = format!("its handshake failed: {error}");
-                }
+                self.fail(state, Some(format!("its handshake failed: {error}")));
                 return Err(error);
             }
         };
         let described = serde_json::from_value::<Describe>(value).map_err(|e| {
-            let stderr = self.stderr_tail(state);
-            self.fail(state, false);
-            ProcessError::Garbage {
-                method: "describe".to_owned(),
-                reason: format!("its result is not of the documented shape: {e}"),
-                line: String::new(),
-                stderr,
-            }
+            self.garbage(
+                state,
+                "describe",
+                &format!("its result is not of the documented shape: {e}"),
+                String::new(),
+            )
         })?;
         if described.protocol != PROTOCOL_VERSION {
-            self.fail(state, false);
+            self.fail(state, None);
             return Err(ProcessError::Protocol(Box::new(described)));
         }
         if let State::Running(running) = state {
-            running.described = described.clone();
+            running.described = Some(described.clone());
         }
         Ok(described)
     }
@@ -341,17 +351,7 @@ impl ProcessClient {
             }
         });
         Ok(Running {
-            described: Describe {
-                protocol: 0,
-                name: self.name.clone(),
-                version: String::new(),
-                description: String::new(),
-                author: String::new(),
-                requires_lhp_version: None,
-                dependencies: Vec::new(),
-                provides: Vec::new(),
-                events: Vec::new(),
-            },
+            described: None,
             child,
             stdin,
             lines,
@@ -375,11 +375,7 @@ impl ProcessClient {
         params: serde_json::Value,
         timeout: Duration,
     ) -> Result<serde_json::Value, ProcessError> {
-        let id = {
-            let mut next = self.next_id.lock().unwrap_or_else(|e| e.into_inner());
-            *next += 1;
-            *next
-        };
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
         let request = Request {
             id,
             method: method.to_owned(),
@@ -411,33 +407,21 @@ impl ProcessClient {
             Answer::Line(answer) => answer,
             Answer::Closed => return Err(self.exited(state, method)),
             Answer::TimedOut => {
-                let stderr = self.stderr_tail(state);
                 let error = ProcessError::Timeout {
                     method: method.to_owned(),
                     seconds: timeout.as_secs().max(1),
-                    stderr,
+                    stderr: self.stderr_tail(state),
                 };
-                self.fail(state, true);
-                if let State::Dead(reason) = state {
-                    *reason = error.to_string();
-                }
+                self.fail(state, Some(error.to_string()));
                 return Err(error);
             }
         };
-        let garbage = |reason: String, this: &Self, state: &mut State| {
-            let stderr = this.stderr_tail(state);
-            this.fail(state, false);
-            let shown: String = answer.trim_end().chars().take(200).collect();
-            ProcessError::Garbage {
-                method: method.to_owned(),
-                reason,
-                line: shown,
-                stderr,
-            }
+        let garbage = |state: &mut State, reason: String| {
+            self.garbage(state, method, &reason, answer.clone())
         };
         let response: Response = match serde_json::from_str(&answer) {
             Ok(response) => response,
-            Err(e) => return Err(garbage(format!("not JSON: {e}"), self, state)),
+            Err(e) => return Err(garbage(state, format!("not JSON: {e}"))),
         };
         let State::Running(running) = state else {
             return Err(ProcessError::Unavailable("it is not running".to_owned()));
@@ -451,9 +435,8 @@ impl ProcessClient {
         }
         if response.id != id {
             return Err(garbage(
-                format!("its id is {}, the request's {id}", response.id),
-                self,
                 state,
+                format!("its id is {}, the request's {id}", response.id),
             ));
         }
         match (response.result, response.error) {
@@ -463,9 +446,8 @@ impl ProcessClient {
             }),
             (Some(result), None) => Ok(result),
             (None, None) => Err(garbage(
-                "it has neither `result` nor `error`".to_owned(),
-                self,
                 state,
+                "it has neither `result` nor `error`".to_owned(),
             )),
         }
     }
@@ -473,20 +455,30 @@ impl ProcessClient {
     /// The error for output no request asked for (shown, then the plugin is stopped; it is
     /// started again on next need).
     fn extra_output(&self, state: &mut State, method: &str, reason: &str) -> ProcessError {
-        let shown: String = match state {
-            State::Running(running) => String::from_utf8_lossy(running.lines.pending_bytes())
-                .trim_end()
-                .chars()
-                .take(200)
-                .collect(),
+        let extra = match state {
+            State::Running(running) => {
+                String::from_utf8_lossy(running.lines.pending_bytes()).into_owned()
+            }
             _ => String::new(),
         };
+        self.garbage(state, method, reason, extra)
+    }
+
+    /// The error for an answer that is not one (the start of `written` is shown); the
+    /// plugin is stopped, and started again on next need.
+    fn garbage(
+        &self,
+        state: &mut State,
+        method: &str,
+        reason: &str,
+        written: String,
+    ) -> ProcessError {
         let stderr = self.stderr_tail(state);
-        self.fail(state, false);
+        self.fail(state, None);
         ProcessError::Garbage {
             method: method.to_owned(),
             reason: reason.to_owned(),
-            line: shown,
+            line: written.trim_end().chars().take(200).collect(),
             stderr,
         }
     }
@@ -496,22 +488,14 @@ impl ProcessClient {
         let mut status = "before answering".to_owned();
         if let State::Running(running) = state {
             // Give the exit a moment to be reaped, so the status can be told.
-            let until = Instant::now() + Duration::from_millis(500);
-            while Instant::now() < until {
-                match running.child.try_wait() {
-                    Ok(Some(exit)) => {
-                        status = describe_exit(exit);
-                        break;
-                    }
-                    Ok(None) => std::thread::sleep(Duration::from_millis(5)),
-                    Err(_) => break,
-                }
+            if let Some(exit) = wait_for_exit(&mut running.child, Duration::from_millis(500)) {
+                status = describe_exit(exit);
             }
         }
         // The reader thread may still be copying the last of standard error.
         std::thread::sleep(Duration::from_millis(20));
         let stderr = self.stderr_tail(state);
-        self.fail(state, false);
+        self.fail(state, None);
         ProcessError::Exited {
             method: method.to_owned(),
             status,
@@ -538,14 +522,14 @@ impl ProcessClient {
         }
     }
 
-    /// Kills the child; `dead` keeps it from being started again in this run.
-    fn fail(&self, state: &mut State, dead: bool) {
+    /// Kills the child; a reason keeps it from being started again in this run.
+    fn fail(&self, state: &mut State, dead_because: Option<String>) {
         if let State::Running(running) = std::mem::replace(state, State::Idle) {
             let mut running = *running;
             kill_group(&mut running.child);
         }
-        if dead {
-            *state = State::Dead(format!("plugin `{}` failed earlier", self.name));
+        if let Some(reason) = dead_because {
+            *state = State::Dead(reason);
         }
     }
 }
@@ -716,6 +700,18 @@ impl LineReader {
     }
 }
 
+/// The child's exit status, if it exits within `within`.
+fn wait_for_exit(child: &mut Child, within: Duration) -> Option<std::process::ExitStatus> {
+    let until = far_deadline(within);
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => return Some(status),
+            Ok(None) if Instant::now() < until => std::thread::sleep(Duration::from_millis(5)),
+            _ => return None,
+        }
+    }
+}
+
 /// Kills a plugin and everything it started (its process group), and reaps it.
 fn kill_group(child: &mut Child) {
     #[cfg(unix)]
@@ -801,12 +797,8 @@ impl Generator for ProcessGenerator {
     fn validate(&self, action: &Action) -> Vec<GenerateError> {
         let params = serde_json::json!({ "action": WireAction::new(action, None) });
         let result = self.client.request("check", params).and_then(|value| {
-            serde_json::from_value::<CheckResult>(value).map_err(|e| ProcessError::Garbage {
-                method: "check".to_owned(),
-                reason: e.to_string(),
-                line: String::new(),
-                stderr: String::new(),
-            })
+            serde_json::from_value::<CheckResult>(value)
+                .map_err(|e| ProcessError::shape("check", &e))
         });
         match result {
             Ok(checked) => checked
@@ -855,43 +847,19 @@ impl Generator for ProcessGenerator {
             .client
             .request("generate", serde_json::to_value(params).unwrap_or_default())
             .map_err(|e| self.error(request.action, e))?;
-        let result: GenerateResult = serde_json::from_value(value).map_err(|e| {
-            self.error(
-                request.action,
-                ProcessError::Garbage {
-                    method: "generate".to_owned(),
-                    reason: format!("its result is not of the documented shape: {e}"),
-                    line: String::new(),
-                    stderr: String::new(),
-                },
-            )
-        })?;
-        Ok(Fragment {
-            code: result.code,
-            imports: result.imports,
-            preamble: result.preamble,
-            side_files: result
-                .side_files
-                .into_iter()
-                .map(|f| SideFile {
-                    path: f.path,
-                    text: f.text,
-                })
-                .collect(),
-        })
+        serde_json::from_value::<GenerateResult>(value)
+            .map_err(|e| self.error(request.action, ProcessError::shape("generate", &e)))
     }
 }
 
 /// Where `field` (a key of the action's configuration, dotted for nested keys) was written.
 pub fn config_field_span(action: &Action, field: &str) -> Option<lhp_plugin::Span> {
-    let mut value = lhp_plugin::protocol::config_of(action);
-    let mut span = None;
+    let config = lhp_plugin::protocol::config_of(action);
+    let mut value = &config;
     for part in field.split('.') {
-        let next = value.as_map()?.get(part)?.clone();
-        span = Some(next.span);
-        value = next;
+        value = value.as_map()?.get(part)?;
     }
-    span
+    Some(value.span)
 }
 
 /// An event hook served by a process plugin: batches go out as `events` requests.
