@@ -1,5 +1,7 @@
-//! `lhp generate`: load, check, generate, write; progress on a terminal, a summary at the end.
+//! `lhp generate`: load, check, generate, write, publishing every step as an event for the
+//! run's hooks; progress on a terminal, a summary at the end.
 
+use std::collections::BTreeSet;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -7,27 +9,52 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressStyle};
+use lhp_orchestrator::events::{event_error, HookReport, Publisher};
 use lhp_orchestrator::generate::{check_names, generate, write_output};
-use lhp_orchestrator::Severity;
-use lhp_plugin::Plugin;
+use lhp_orchestrator::hooks::configure_hooks;
+use lhp_orchestrator::tables::track_tables;
+use lhp_orchestrator::{Diagnostic, Severity};
+use lhp_plugin::{Hook, Plugin, Sources};
 
-use crate::cli::{print_plugin_diagnostics, project_root, style, GenerateArgs};
-use crate::events::{event_error, Events};
-use crate::render::render;
+use crate::cli::{env_var, hook_options, print_plugin_diagnostics, project_root, GenerateArgs};
+use crate::output::Output;
 
 /// Runs `lhp generate`.
-pub fn run(natives: &[Arc<dyn Plugin>], args: &GenerateArgs) -> ExitCode {
+pub fn run(natives: &[Arc<dyn Plugin>], args: &GenerateArgs, output: &Output) -> ExitCode {
     let started = Instant::now();
     let Some(root) = project_root(args.project.as_ref()) else {
         return ExitCode::FAILURE;
     };
     if args.jobs == Some(0) {
-        eprintln!("error: --jobs must be at least 1");
+        output.error("LHP-CLI-001", "--jobs must be at least 1");
         return ExitCode::from(2);
     }
+    let Some((hooks_off, hooks_on)) = hook_switches(&args.hook, output) else {
+        return ExitCode::from(2);
+    };
     let jobs = args.jobs.unwrap_or_else(|| {
         std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
     });
+    let events = if args.no_hooks {
+        Publisher::off()
+    } else {
+        Publisher::new()
+    };
+    events.emit("generation.start", |event| {
+        let metadata = &mut event.metadata;
+        metadata.insert("env".into(), args.env.clone().into());
+        metadata.insert("jobs".into(), jobs.into());
+        metadata.insert("lhp_version".into(), env!("CARGO_PKG_VERSION").into());
+        metadata.insert("project_root".into(), root.display().to_string().into());
+        if let Some(pipeline) = &args.pipeline {
+            metadata.insert("pipeline_filter".into(), pipeline.clone().into());
+        }
+    });
+
+    events.emit("validation.start", |event| {
+        event.metadata.insert("env".into(), args.env.clone().into());
+    });
+    let validation_started = Instant::now();
     let mut host = crate::cli::plugins(&root, natives);
     let mut project = crate::cli::load(
         &root,
@@ -36,39 +63,128 @@ pub fn run(natives: &[Arc<dyn Plugin>], args: &GenerateArgs) -> ExitCode {
         args.pipeline.as_deref(),
         &mut host,
     );
-    let style = style();
     // Plugin problems fail the flowgroups that use the plugin, not the whole run.
-    print_plugin_diagnostics(&host, style);
-    let plugin_errors = host
-        .diagnostics
-        .iter()
-        .filter(|d| d.severity == Severity::Error)
-        .count();
-    let plugin_warnings = host.diagnostics.len() - plugin_errors;
+    print_plugin_diagnostics(&host, output);
+    let plugin_errors = count(&host.diagnostics, Severity::Error);
+    let plugin_warnings = count(&host.diagnostics, Severity::Warning);
     let mut diagnostics = std::mem::take(&mut project.diagnostics);
     diagnostics.extend(project.flowgroups.iter().filter_map(check_names));
+    let mut options = hook_options(&root, &project, &args.env, output);
+    options.off = hooks_off;
+    options.on = hooks_on;
+    let (builtin_hooks, hook_problems) = if args.no_hooks {
+        (Vec::new(), Vec::new())
+    } else {
+        configure_hooks(&project, &root, &env_var, &options)
+    };
+    diagnostics.extend(hook_problems);
+    for (diagnostic, sources) in host
+        .diagnostics
+        .iter()
+        .map(|d| (d, &host.sources))
+        .chain(diagnostics.iter().map(|d| (d, &project.sources)))
+        .filter(|(d, _)| d.severity == Severity::Error)
+    {
+        events.emit("validation.error", |event| {
+            event.error = Some(to_event_error(diagnostic, sources, &root));
+        });
+    }
     let load_failed = diagnostics.iter().any(|d| d.severity == Severity::Error);
+    events.emit("validation.end", |event| {
+        let metadata = &mut event.metadata;
+        metadata.insert("flowgroups".into(), project.flowgroups.len().into());
+        metadata.insert(
+            "errors".into(),
+            (count(&diagnostics, Severity::Error) + plugin_errors).into(),
+        );
+        metadata.insert(
+            "warnings".into(),
+            (count(&diagnostics, Severity::Warning) + plugin_warnings).into(),
+        );
+        metadata.insert(
+            "duration_ms".into(),
+            (validation_started.elapsed().as_secs_f64() * 1000.0).into(),
+        );
+    });
+
+    let mut hooks: Vec<Arc<dyn Hook>> = builtin_hooks;
+    if !args.no_hooks {
+        let known: BTreeSet<String> = hooks
+            .iter()
+            .chain(host.hooks())
+            .map(|h| h.name().to_owned())
+            .collect();
+        hooks.extend(
+            host.hooks()
+                .iter()
+                .filter(|h| !options.off.iter().any(|off| off == h.name()))
+                .cloned(),
+        );
+        for name in options.off.iter().chain(&options.on) {
+            let configured = project
+                .config
+                .as_ref()
+                .and_then(|c| c.settings.hooks.as_ref())
+                .and_then(|h| h.as_map())
+                .is_some_and(|h| h.contains_key(name));
+            if !known.contains(name)
+                && !configured
+                && !lhp_hooks::HOOK_TYPES.contains(&name.as_str())
+            {
+                output.warning(
+                    "LHP-HOOK-005",
+                    &format!("--hook {name}: no hook of this run is named `{name}`"),
+                );
+            }
+        }
+    }
+    for problem in events.attach(&hooks) {
+        output.warning("LHP-HOOK-001", &problem);
+    }
+
     if load_failed {
         for diagnostic in &diagnostics {
-            eprint!("{}", render(diagnostic, &project.sources, style));
-            eprintln!();
+            output.diagnostic(diagnostic, &project.sources);
         }
-        let errors = diagnostics
-            .iter()
-            .filter(|d| d.severity == Severity::Error)
-            .count();
-        eprintln!("nothing generated: the project has {errors} error(s); `lhp validate --env {}` shows the same", args.env);
+        let errors = count(&diagnostics, Severity::Error);
+        output.error(
+            "LHP-GEN-000",
+            &format!(
+                "nothing generated: the project has {errors} error(s); `lhp validate --env {}` shows the same",
+                args.env
+            ),
+        );
+        events.emit("generation.end", |event| {
+            let metadata = &mut event.metadata;
+            metadata.insert("success".into(), false.into());
+            metadata.insert("generated".into(), 0.into());
+            metadata.insert("failed".into(), 0.into());
+            metadata.insert("written".into(), 0.into());
+            metadata.insert(
+                "duration_ms".into(),
+                (started.elapsed().as_secs_f64() * 1000.0).into(),
+            );
+        });
+        finish_hooks(&events, output);
+        host.shutdown();
         return ExitCode::FAILURE;
     }
     if let Some(pipeline) = &args.pipeline {
         if project.flowgroups.is_empty() {
-            eprintln!("error: no flowgroup belongs to pipeline `{pipeline}`");
+            output.error(
+                "LHP-CLI-002",
+                &format!("no flowgroup belongs to pipeline `{pipeline}`"),
+            );
+            events.emit("generation.end", |event| {
+                event.metadata.insert("success".into(), false.into());
+            });
+            finish_hooks(&events, output);
+            host.shutdown();
             return ExitCode::FAILURE;
         }
     }
 
-    let terminal = std::io::stderr().is_terminal();
-    let bar = if terminal {
+    let bar = if std::io::stderr().is_terminal() && output.human() && !output.quiet() {
         let bar = ProgressBar::new(project.flowgroups.len() as u64);
         if let Ok(bar_style) =
             ProgressStyle::with_template("{spinner} generating [{bar:30}] {pos}/{len} {msg}")
@@ -79,68 +195,29 @@ pub fn run(natives: &[Arc<dyn Plugin>], args: &GenerateArgs) -> ExitCode {
     } else {
         None
     };
-    let (events, hook_problems) = Events::start(host.hooks());
-    for problem in hook_problems {
-        eprintln!("warning[LHP-HOOK-001]: {problem}");
-    }
-    events.emit("generation.start", |event| {
-        event.metadata.insert("env".into(), args.env.clone().into());
-        event
-            .metadata
-            .insert("flowgroups".into(), project.flowgroups.len().into());
-        event.metadata.insert("jobs".into(), jobs.into());
-    });
-    let locate = |span: lhp_plugin::Span| {
-        let path = project.sources.path(span.file);
-        let relative = path.strip_prefix(&root).unwrap_or(path);
-        (relative.display().to_string(), span.line, span.column)
-    };
     let progress = |done: usize,
                     flowgroup: &lhp_orchestrator::load::ResolvedFlowgroup,
-                    outcome: &lhp_generators::Outcome| {
+                    _: &lhp_generators::Outcome| {
         if let Some(bar) = &bar {
             bar.set_position(done as u64);
             bar.set_message(format!("{}/{}", flowgroup.pipeline(), flowgroup.name()));
         }
-        let kind = if outcome.errors.is_empty() {
-            "flowgroup.end"
-        } else {
-            "flowgroup.error"
-        };
-        events.emit(kind, |event| {
-            event.pipeline = Some(flowgroup.pipeline().to_owned());
-            event.flowgroup = Some(flowgroup.name().to_owned());
-            event
-                .metadata
-                .insert("actions".into(), flowgroup.model.actions.len().into());
-            event
-                .metadata
-                .insert("errors".into(), outcome.errors.len().into());
-            if let Some(error) = outcome.errors.first() {
-                event.error = Some(event_error(
-                    error.code,
-                    &error.message,
-                    error.span.map(locate),
-                ));
-            }
-        });
     };
-    let generated = generate(&root, &project, &host.registry, jobs, &progress);
+    let generated = generate(&root, &project, &host.registry, jobs, &events, &progress);
     if let Some(bar) = &bar {
         bar.finish_and_clear();
     }
-    diagnostics.extend(generated.diagnostics);
-    for diagnostic in &diagnostics {
-        eprint!("{}", render(diagnostic, &project.sources, style));
-        eprintln!();
+    for diagnostic in diagnostics.iter().chain(&generated.diagnostics) {
+        output.diagnostic(diagnostic, &project.sources);
     }
+    diagnostics.extend(generated.diagnostics.iter().cloned());
 
-    let output = match &args.output {
+    let out_dir = match &args.output {
         Some(dir) if dir.is_absolute() => dir.clone(),
         Some(dir) => std::env::current_dir().unwrap_or_default().join(dir),
         None => root.join("generated"),
     };
-    let env_dir: PathBuf = output.join(&args.env);
+    let env_dir: PathBuf = out_dir.join(&args.env);
     let scope: Option<Vec<String>> = args.pipeline.as_ref().map(|p| vec![p.clone()]);
     let report = match write_output(
         &env_dir,
@@ -150,64 +227,178 @@ pub fn run(natives: &[Arc<dyn Plugin>], args: &GenerateArgs) -> ExitCode {
     ) {
         Ok(report) => report,
         Err(error) => {
-            eprintln!("error[LHP-IO-002]: {error}");
+            output.error("LHP-IO-002", &error.to_string());
+            events.emit("generation.end", |event| {
+                event.metadata.insert("success".into(), false.into());
+                event.error = Some(lhp_plugin::EventError {
+                    code: "LHP-IO-002".into(),
+                    message: error.to_string(),
+                    file: None,
+                    line: None,
+                    column: None,
+                });
+            });
+            finish_hooks(&events, output);
+            host.shutdown();
             return ExitCode::FAILURE;
         }
     };
-    if !terminal {
+    if bar.is_none() && output.human() {
         for path in &report.written {
-            eprintln!("wrote {}", env_dir.join(path).display());
+            output.info(&format!("wrote {}", env_dir.join(path).display()));
         }
     }
     for path in &report.removed {
-        eprintln!("removed {}", env_dir.join(path).display());
+        output.info(&format!("removed {}", env_dir.join(path).display()));
     }
-    let pipelines: std::collections::BTreeSet<&str> =
-        project.flowgroups.iter().map(|f| f.pipeline()).collect();
-    let count = |severity| {
-        diagnostics
-            .iter()
-            .filter(|d| d.severity == severity)
-            .count()
-    };
-    eprintln!(
-        "generated {} flowgroup(s) of {} pipeline(s) into {}: {} file(s) written, {} unchanged, {} removed; {} error(s), {} warning(s) in {:.2?}",
+    match track_tables(&root, &args.env, &generated, scope.as_deref()) {
+        Ok(changes) => {
+            for change in changes {
+                let kind = if change.created {
+                    "table.created"
+                } else {
+                    "table.updated"
+                };
+                events.emit(kind, |event| {
+                    event.pipeline = Some(change.pipeline.clone());
+                    event.flowgroup = Some(change.flowgroup.clone());
+                    event.action = Some(change.action.clone());
+                    let metadata = &mut event.metadata;
+                    metadata.insert("table".into(), change.table.clone().into());
+                    metadata.insert("fingerprint".into(), change.fingerprint.clone().into());
+                    if let Some(previous) = &change.previous {
+                        metadata.insert("previous_fingerprint".into(), previous.clone().into());
+                    }
+                });
+            }
+        }
+        Err(error) => output.warning("LHP-IO-003", &error.to_string()),
+    }
+
+    let pipelines: BTreeSet<&str> = project.flowgroups.iter().map(|f| f.pipeline()).collect();
+    let errors = count(&diagnostics, Severity::Error) + plugin_errors;
+    let warnings = count(&diagnostics, Severity::Warning) + plugin_warnings;
+    let success = generated.failed == 0 && errors == 0;
+    output.info(&format!(
+        "generated {} flowgroup(s) of {} pipeline(s) into {}: {} file(s) written, {} unchanged, {} removed; {errors} error(s), {warnings} warning(s) in {:.2?}",
         generated.generated,
         pipelines.len(),
         env_dir.display(),
         report.written.len(),
         report.unchanged,
         report.removed.len(),
-        count(Severity::Error) + plugin_errors,
-        count(Severity::Warning) + plugin_warnings,
         started.elapsed()
-    );
+    ));
     events.emit("generation.end", |event| {
         let metadata = &mut event.metadata;
+        metadata.insert("success".into(), success.into());
+        metadata.insert("pipelines".into(), pipelines.len().into());
+        metadata.insert("flowgroups".into(), project.flowgroups.len().into());
         metadata.insert("generated".into(), generated.generated.into());
         metadata.insert("failed".into(), generated.failed.into());
         metadata.insert("written".into(), report.written.len().into());
         metadata.insert("unchanged".into(), report.unchanged.into());
         metadata.insert("removed".into(), report.removed.len().into());
+        let files: Vec<String> = report
+            .written
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        metadata.insert("files_written".into(), files.into());
+        metadata.insert("output".into(), env_dir.display().to_string().into());
+        metadata.insert("errors".into(), errors.into());
+        metadata.insert("warnings".into(), warnings.into());
         metadata.insert(
             "duration_ms".into(),
             (started.elapsed().as_secs_f64() * 1000.0).into(),
         );
     });
-    if let Some(report) = events.finish() {
-        for subscriber in &report.subscribers {
-            if subscriber.counts.failures > 0 || subscriber.counts.lost > 0 {
-                eprintln!(
-                    "warning[LHP-HOOK-002]: hook `{}`: {} failed call(s), {} event(s) lost (the run itself is not affected)",
-                    subscriber.name, subscriber.counts.failures, subscriber.counts.lost
+    let required_failed = finish_hooks(&events, output);
+    host.shutdown();
+    if success && !required_failed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// `--hook NAME=off|on`, as the names turned off and on; `None` (after an error) when one
+/// is malformed.
+fn hook_switches(switches: &[String], output: &Output) -> Option<(Vec<String>, Vec<String>)> {
+    let (mut off, mut on) = (Vec::new(), Vec::new());
+    for switch in switches {
+        match switch.split_once('=') {
+            Some((name, "off")) if !name.is_empty() => off.push(name.to_owned()),
+            Some((name, "on")) if !name.is_empty() => on.push(name.to_owned()),
+            _ => {
+                output.error(
+                    "LHP-CLI-003",
+                    &format!("--hook takes NAME=off or NAME=on, not `{switch}`"),
                 );
+                return None;
             }
         }
     }
-    host.shutdown();
-    if generated.failed > 0 || count(Severity::Error) + plugin_errors > 0 {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
+    Some((off, on))
+}
+
+/// Lets the hooks flush, reports those that failed, and says whether a required one did.
+fn finish_hooks(events: &Publisher, output: &Output) -> bool {
+    let mut required_failed = false;
+    for report in events.finish() {
+        if !report.failed() {
+            continue;
+        }
+        let message = hook_failure(&report);
+        if report.required {
+            required_failed = true;
+            output.error(
+                "LHP-HOOK-002",
+                &format!("{message} (it is required: the run fails)"),
+            );
+        } else {
+            output.warning(
+                "LHP-HOOK-002",
+                &format!("{message} (the run itself is not affected)"),
+            );
+        }
     }
+    required_failed
+}
+
+fn hook_failure(report: &HookReport) -> String {
+    let counts = &report.stats.counts;
+    let mut parts = Vec::new();
+    if counts.failures > 0 {
+        parts.push(format!("{} failed call(s)", counts.failures));
+    }
+    if counts.dropped > 0 {
+        parts.push(format!("{} event(s) dropped (queue full)", counts.dropped));
+    }
+    if counts.lost > 0 {
+        parts.push(format!("{} event(s) lost", counts.lost));
+    }
+    let status = report.stats.status.to_string();
+    format!("hook `{}`: {}; {status}", report.name, parts.join(", "))
+}
+
+fn count(diagnostics: &[Diagnostic], severity: Severity) -> usize {
+    diagnostics
+        .iter()
+        .filter(|d| d.severity == severity)
+        .count()
+}
+
+fn to_event_error(
+    diagnostic: &Diagnostic,
+    sources: &Sources,
+    root: &std::path::Path,
+) -> lhp_plugin::EventError {
+    event_error(
+        diagnostic.code,
+        &diagnostic.message,
+        diagnostic.span,
+        sources,
+        root,
+    )
 }

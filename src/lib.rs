@@ -22,11 +22,12 @@
 #![warn(missing_docs)]
 
 mod cli;
-mod events;
 mod generate;
+mod output;
 mod plugin_cmd;
 mod render;
 mod scaffold;
+mod tail;
 
 use std::ffi::OsString;
 use std::process::ExitCode;

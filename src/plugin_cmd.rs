@@ -12,7 +12,7 @@ use lhp_plugin::serde_json;
 use lhp_plugin::testkit::{self, TestContext};
 use lhp_plugin::{ActionKind, Generator, Plugin, PluginKind, Sources, LHP_VERSION};
 
-use crate::cli::{plugins, print_plugin_diagnostics, style};
+use crate::cli::{plugins, print_plugin_diagnostics};
 
 /// The `lhp plugin` subcommands.
 #[derive(Debug, Subcommand)]
@@ -144,7 +144,7 @@ fn builtin_row(host: &PluginHost) -> [String; 6] {
 fn list(natives: &[Arc<dyn Plugin>], args: &ListArgs) -> ExitCode {
     let root = root_or_here(args.project.as_ref());
     let host = plugins(&root, natives);
-    print_plugin_diagnostics(&host, style());
+    print_plugin_diagnostics(&host, &crate::output::Output::plain());
     let mut rows: Vec<[String; 6]> = vec![[
         "NAME".into(),
         "VERSION".into(),
@@ -325,7 +325,7 @@ fn validate(natives: &[Arc<dyn Plugin>], args: &ValidateArgs) -> ExitCode {
     );
     let mut steps = Steps { failed: 0 };
     let Some(plugin) = host.plugins.first().cloned() else {
-        print_plugin_diagnostics(&host, style());
+        print_plugin_diagnostics(&host, &crate::output::Output::plain());
         println!("invalid: no plugin could be read");
         return ExitCode::FAILURE;
     };
@@ -338,7 +338,7 @@ fn validate(natives: &[Arc<dyn Plugin>], args: &ValidateArgs) -> ExitCode {
         .iter()
         .any(|d| d.severity == Severity::Error)
     {
-        print_plugin_diagnostics(&host, style());
+        print_plugin_diagnostics(&host, &crate::output::Output::plain());
         steps.fail("metadata, versions and types (see above)");
     } else {
         steps.ok(format!(

@@ -51,6 +51,14 @@ pub type HandlerError = Box<dyn std::error::Error + Send + Sync + 'static>;
 pub trait Handler<E: Send + Sync + 'static>: Send + Sync + 'static {
     /// Handles a batch of events, oldest first.
     async fn handle(&self, events: &[Arc<E>]) -> Result<(), HandlerError>;
+
+    /// Called once after the last event, when the subscription's queue has closed and every
+    /// event in it was handled (at shutdown or unsubscribe): the place to flush, sync or send
+    /// a summary. It runs within the shutdown deadline; an `Err` or a panic counts as one
+    /// failure. Not called when the subscriber was stopped for failing.
+    async fn close(&self) -> Result<(), HandlerError> {
+        Ok(())
+    }
 }
 
 /// A handler made from a synchronous closure, for handlers that never wait.
@@ -90,6 +98,10 @@ where
 impl<E: Send + Sync + 'static, H: Handler<E> + ?Sized> Handler<E> for Arc<H> {
     async fn handle(&self, events: &[Arc<E>]) -> Result<(), HandlerError> {
         (**self).handle(events).await
+    }
+
+    async fn close(&self) -> Result<(), HandlerError> {
+        (**self).close().await
     }
 }
 
@@ -315,6 +327,7 @@ where
         loop {
             batch.clear();
             if let Received::Closed = intake.next_batch(&mut batch).await {
+                close(&*handler, &intake, &subscriber).await;
                 return ActorEnd::Drained;
             }
             let result = CatchUnwind(handler.handle(&batch)).await;
@@ -404,5 +417,19 @@ where
             return failures.into_stop();
         }
     }
+    close(&*handler, &intake, &subscriber).await;
     ActorEnd::Drained
+}
+
+/// Calls the handler's `close`, counting an error or a panic as a failed call.
+async fn close<E, H>(handler: &H, intake: &Intake<'_, E>, subscriber: &str)
+where
+    E: Send + Sync + 'static,
+    H: Handler<E>,
+{
+    let outcome = CallOutcome::from_result(CatchUnwind(handler.close()).await);
+    if let CallOutcome::Failed(message) = outcome {
+        tracing::warn!(subscriber, "event handler failed to close: {message}");
+        intake.queue.complete(0, true);
+    }
 }

@@ -492,3 +492,60 @@ async fn conservation_under_stress() {
     common::assert_publisher_order(&lossless_all.events(), "lossless_all");
     common::assert_publisher_order(&lossless_errors.events(), "lossless_errors");
 }
+
+/// Counts events, and notes what it had seen when it was closed.
+struct Closing {
+    seen: AtomicU64,
+    closed_after: Arc<Mutex<Option<u64>>>,
+    fail_close: bool,
+}
+
+#[async_trait]
+impl Handler<Ev> for Closing {
+    async fn handle(&self, events: &[Arc<Ev>]) -> Result<(), HandlerError> {
+        self.seen.fetch_add(events.len() as u64, Ordering::SeqCst);
+        Ok(())
+    }
+
+    async fn close(&self) -> Result<(), HandlerError> {
+        *self.closed_after.lock().unwrap() = Some(self.seen.load(Ordering::SeqCst));
+        if self.fail_close {
+            return Err("flush failed".into());
+        }
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn close_runs_once_after_the_last_event_and_its_error_counts_as_a_failure() {
+    let bus: Bus<Ev> = Bus::new();
+    let fine = Arc::new(Mutex::new(None));
+    let failing = Arc::new(Mutex::new(None));
+    for (name, closed_after, fail_close) in [("fine", &fine, false), ("failing", &failing, true)] {
+        bus.subscriber(name)
+            .batch(8, Duration::from_millis(5))
+            .spawn(Closing {
+                seen: AtomicU64::new(0),
+                closed_after: Arc::clone(closed_after),
+                fail_close,
+            })
+            .unwrap();
+    }
+    for seq in 0..100 {
+        bus.publish(ev("tick", 0, seq)).await.unwrap();
+    }
+    assert_eq!(*fine.lock().unwrap(), None, "closed before shutdown");
+    let report = bus.shutdown(Duration::from_secs(5)).await;
+    assert_eq!(*fine.lock().unwrap(), Some(100));
+    assert_eq!(*failing.lock().unwrap(), Some(100));
+    let fine = report.subscriber("fine").unwrap();
+    assert_eq!((fine.counts.delivered, fine.counts.failures), (100, 0));
+    assert_eq!(fine.status, SubscriberStatus::Completed);
+    let failing = report.subscriber("failing").unwrap();
+    assert_eq!(
+        (failing.counts.delivered, failing.counts.failures),
+        (100, 1)
+    );
+    assert_eq!(failing.counts.failed_events, 0);
+    assert!(failing.counts.is_conserved());
+}

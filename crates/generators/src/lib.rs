@@ -25,7 +25,12 @@ pub mod write;
 
 use lhp_plugin::{Registry, RegistryError};
 
-pub use crate::module::{generate_flowgroup, GeneratedModule, Outcome};
+/// `catalog.schema.table` of a write target (`database: "c.s"` is the legacy form).
+pub use crate::common::table_name;
+pub use crate::module::{
+    fingerprint, generate_flowgroup, generate_flowgroup_observed, GeneratedModule, Observer,
+    Outcome, TableDefinition, Unobserved,
+};
 
 /// The embedded templates, by name.
 pub(crate) const TEMPLATES: [(&str, &str); 7] = [

@@ -8,13 +8,14 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-use lhp_generators::{generate_flowgroup, Outcome};
+use lhp_generators::{generate_flowgroup_observed, Observer, Outcome, TableDefinition};
 use lhp_plugin::{
     Action, GenerateContext, GenerateError, Map, MetadataColumn as ColumnCode, Registry, Span,
     Value, ValueKind,
 };
 
 use crate::diagnostic::Diagnostic;
+use crate::events::{event_error, Publisher};
 use crate::load::{LoadedProject, ResolvedFlowgroup};
 use crate::settings::MetadataColumn;
 use crate::substitution::Substitutions;
@@ -43,16 +44,23 @@ pub struct Generated {
     /// The module paths of the flowgroups that failed: what an earlier run wrote for them
     /// stays until they generate again.
     pub kept: BTreeSet<PathBuf>,
+    /// The tables declared by the flowgroups that generated, in flowgroup order, with the
+    /// pipeline and flowgroup declaring each.
+    pub tables: Vec<(String, String, TableDefinition)>,
+    /// The flowgroups that failed, as (pipeline, flowgroup).
+    pub failed_flowgroups: BTreeSet<(String, String)>,
 }
 
 /// Generates every flowgroup of `project` with `jobs` threads; the result does not depend
 /// on `jobs`. `progress` is called after each flowgroup with the number done so far, the
-/// flowgroup, and what generating it gave.
+/// flowgroup, and what generating it gave. `events` gets `pipeline.*`, `flowgroup.*` and
+/// `action.*` as they happen.
 pub fn generate(
     root: &Path,
     project: &LoadedProject,
     registry: &Registry,
     jobs: usize,
+    events: &Publisher,
     progress: &(dyn Fn(usize, &ResolvedFlowgroup, &Outcome) + Sync),
 ) -> Generated {
     let settings = project.config.as_ref().map(|c| &c.settings);
@@ -70,6 +78,7 @@ pub fn generate(
         secrets: Mutex::new(secrets),
     };
     let flowgroups = &project.flowgroups;
+    let steps = Steps::new(root, project, events);
     let next = AtomicUsize::new(0);
     let done = AtomicUsize::new(0);
     let results: Mutex<Vec<(usize, Outcome)>> = Mutex::new(Vec::with_capacity(flowgroups.len()));
@@ -85,9 +94,14 @@ pub fn generate(
                     shared: &shared,
                     flowgroup,
                 };
+                let started = steps.flowgroup_started(flowgroup);
+                let observer = ActionSteps {
+                    steps: &steps,
+                    flowgroup,
+                };
                 // A generator that panics fails its own flowgroup, not the run.
                 let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    generate_flowgroup(&flowgroup.model, registry, &context)
+                    generate_flowgroup_observed(&flowgroup.model, registry, &context, &observer)
                 }))
                 .unwrap_or_else(|panic| {
                     let what = panic
@@ -108,6 +122,7 @@ pub fn generate(
                         ..Outcome::default()
                     }
                 });
+                steps.flowgroup_finished(flowgroup, &outcome, started);
                 progress(
                     done.fetch_add(1, Ordering::Relaxed) + 1,
                     flowgroup,
@@ -133,7 +148,9 @@ pub fn generate(
             .extend(outcome.warnings.into_iter().map(|w| to_diagnostic(w, true)));
         let module_path =
             PathBuf::from(flowgroup.pipeline()).join(format!("{}.py", flowgroup.name()));
+        let failed = (flowgroup.pipeline().to_owned(), flowgroup.name().to_owned());
         if !outcome.errors.is_empty() {
+            generated.failed_flowgroups.insert(failed);
             generated.kept.insert(module_path);
             generated.failed += 1;
             generated
@@ -155,6 +172,7 @@ pub fn generate(
             }
         }
         if let Some((path, other)) = clash {
+            generated.failed_flowgroups.insert(failed);
             generated.kept.insert(module_path);
             generated.failed += 1;
             generated.diagnostics.push(
@@ -182,8 +200,234 @@ pub fn generate(
             .files
             .insert(pipeline_dir.join(module.file_name), module.text);
         generated.generated += 1;
+        generated
+            .tables
+            .extend(outcome.tables.into_iter().map(|table| {
+                (
+                    flowgroup.pipeline().to_owned(),
+                    flowgroup.name().to_owned(),
+                    table,
+                )
+            }));
     }
     generated
+}
+
+/// Where each pipeline is: started yet, flowgroups left, failures so far.
+#[derive(Default)]
+struct PipelineStep {
+    started: Option<std::time::Instant>,
+    remaining: usize,
+    failed: usize,
+    actions: usize,
+    first_error: Option<lhp_plugin::EventError>,
+}
+
+/// Publishes the steps of the generation: a pipeline starts with its first flowgroup and
+/// ends with its last (`pipeline.error` when any of its flowgroups failed).
+struct Steps<'a> {
+    root: &'a Path,
+    sources: &'a lhp_plugin::Sources,
+    events: &'a Publisher,
+    pipelines: BTreeMap<&'a str, Mutex<PipelineStep>>,
+}
+
+impl<'a> Steps<'a> {
+    fn new(root: &'a Path, project: &'a LoadedProject, events: &'a Publisher) -> Self {
+        let mut pipelines: BTreeMap<&str, Mutex<PipelineStep>> = BTreeMap::new();
+        for flowgroup in &project.flowgroups {
+            let step = pipelines.entry(flowgroup.pipeline()).or_default();
+            if let Ok(step) = step.get_mut() {
+                step.remaining += 1;
+            }
+        }
+        Self {
+            root,
+            sources: &project.sources,
+            events,
+            pipelines,
+        }
+    }
+
+    fn error(&self, error: &GenerateError) -> lhp_plugin::EventError {
+        event_error(
+            error.code,
+            &error.message,
+            error.span,
+            self.sources,
+            self.root,
+        )
+    }
+
+    fn flowgroup_started(&self, flowgroup: &ResolvedFlowgroup) -> std::time::Instant {
+        let now = std::time::Instant::now();
+        if !self.events.is_on() {
+            return now;
+        }
+        let Some(step) = self.pipelines.get(flowgroup.pipeline()) else {
+            return now;
+        };
+        // Held across both events so that no flowgroup of the pipeline starts before it.
+        let mut step = step.lock().unwrap_or_else(|e| e.into_inner());
+        if step.started.is_none() {
+            step.started = Some(now);
+            self.events.emit("pipeline.start", |event| {
+                event.pipeline = Some(flowgroup.pipeline().to_owned());
+                event
+                    .metadata
+                    .insert("flowgroups".into(), step.remaining.into());
+            });
+        }
+        self.events.emit("flowgroup.start", |event| {
+            event.pipeline = Some(flowgroup.pipeline().to_owned());
+            event.flowgroup = Some(flowgroup.name().to_owned());
+            event
+                .metadata
+                .insert("actions".into(), flowgroup.model.actions.len().into());
+        });
+        now
+    }
+
+    fn flowgroup_finished(
+        &self,
+        flowgroup: &ResolvedFlowgroup,
+        outcome: &Outcome,
+        started: std::time::Instant,
+    ) {
+        if !self.events.is_on() {
+            return;
+        }
+        let elapsed = started.elapsed();
+        let first_error = outcome.errors.first().map(|error| self.error(error));
+        let kind = if first_error.is_some() {
+            "flowgroup.error"
+        } else {
+            "flowgroup.end"
+        };
+        let Some(step) = self.pipelines.get(flowgroup.pipeline()) else {
+            return;
+        };
+        let mut step = step.lock().unwrap_or_else(|e| e.into_inner());
+        self.events.emit(kind, |event| {
+            event.pipeline = Some(flowgroup.pipeline().to_owned());
+            event.flowgroup = Some(flowgroup.name().to_owned());
+            let metadata = &mut event.metadata;
+            metadata.insert("duration_ms".into(), millis(elapsed).into());
+            metadata.insert("actions".into(), flowgroup.model.actions.len().into());
+            let mut types: Vec<String> = flowgroup
+                .model
+                .actions
+                .iter()
+                .filter_map(|a| a.subtype_str().map(|t| format!("{}.{t}", a.kind)))
+                .collect();
+            types.sort();
+            types.dedup();
+            metadata.insert("action_types".into(), types.into());
+            let tables: Vec<&str> = outcome.tables.iter().map(|t| t.name.as_str()).collect();
+            metadata.insert("tables".into(), tables.into());
+            if let Some(module) = &outcome.module {
+                metadata.insert(
+                    "file".into(),
+                    format!("{}/{}", flowgroup.pipeline(), module.file_name).into(),
+                );
+                metadata.insert("side_files".into(), module.side_files.len().into());
+            }
+            metadata.insert("errors".into(), outcome.errors.len().into());
+            metadata.insert("warnings".into(), outcome.warnings.len().into());
+            event.error = first_error.clone();
+        });
+        step.remaining = step.remaining.saturating_sub(1);
+        step.actions += flowgroup.model.actions.len();
+        if first_error.is_some() {
+            step.failed += 1;
+            if step.first_error.is_none() {
+                step.first_error = first_error;
+            }
+        }
+        if step.remaining == 0 {
+            let kind = if step.failed > 0 {
+                "pipeline.error"
+            } else {
+                "pipeline.end"
+            };
+            self.events.emit(kind, |event| {
+                event.pipeline = Some(flowgroup.pipeline().to_owned());
+                let metadata = &mut event.metadata;
+                let elapsed = step.started.map(|s| s.elapsed()).unwrap_or_default();
+                metadata.insert("duration_ms".into(), millis(elapsed).into());
+                metadata.insert("actions".into(), step.actions.into());
+                metadata.insert("failed_flowgroups".into(), step.failed.into());
+                event.error = step.first_error.clone();
+            });
+        }
+    }
+}
+
+/// Milliseconds, with microseconds as the fraction.
+fn millis(elapsed: std::time::Duration) -> f64 {
+    (elapsed.as_micros() as f64) / 1000.0
+}
+
+/// Publishes `action.*` for one flowgroup.
+struct ActionSteps<'a> {
+    steps: &'a Steps<'a>,
+    flowgroup: &'a ResolvedFlowgroup,
+}
+
+impl ActionSteps<'_> {
+    fn describe(&self, event: &mut lhp_plugin::Event, action: &Action) {
+        event.pipeline = Some(self.flowgroup.pipeline().to_owned());
+        event.flowgroup = Some(self.flowgroup.name().to_owned());
+        event.action = Some(action.name.value.clone());
+        let metadata = &mut event.metadata;
+        metadata.insert("kind".into(), action.kind.to_string().into());
+        if let Some(subtype) = action.subtype_str() {
+            metadata.insert("type".into(), subtype.into());
+        }
+        if let Some(target) = &action.target {
+            metadata.insert("target".into(), target.value.clone().into());
+        }
+        if let Some(table) = action.write_target().and_then(lhp_generators::table_name) {
+            metadata.insert("table".into(), table.into());
+        }
+    }
+}
+
+impl Observer for ActionSteps<'_> {
+    fn action_started(&self, action: &Action) {
+        if self.steps.events.is_on() {
+            self.steps
+                .events
+                .emit("action.start", |event| self.describe(event, action));
+        }
+    }
+
+    fn action_finished(
+        &self,
+        action: &Action,
+        provider: &str,
+        elapsed: std::time::Duration,
+        error: Option<&GenerateError>,
+    ) {
+        if !self.steps.events.is_on() {
+            return;
+        }
+        let kind = if error.is_some() {
+            "action.error"
+        } else {
+            "action.end"
+        };
+        self.steps.events.emit(kind, |event| {
+            self.describe(event, action);
+            if !provider.is_empty() {
+                event.metadata.insert("provider".into(), provider.into());
+            }
+            event
+                .metadata
+                .insert("duration_ms".into(), millis(elapsed).into());
+            event.error = error.map(|error| self.steps.error(error));
+        });
+    }
 }
 
 pub(crate) fn to_diagnostic(error: GenerateError, warning: bool) -> Diagnostic {

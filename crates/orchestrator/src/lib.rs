@@ -14,6 +14,8 @@
 //!   [`preset`]s;
 //! - [`generate`]: the run that turns resolved flowgroups into modules and writes them;
 //! - [`plugins`]: finding plugins and admitting them into the generator registry;
+//! - [`events`]: publishing the run's events to its hooks ([`hooks`] builds the built-in
+//!   ones from `lhp.yaml`), and [`tables`]: which tables a run created or changed;
 //! - the checks: [`fields`] (what each action type takes) and [`dependency`] (how actions
 //!   depend on each other, and one creator per table).
 //!
@@ -25,9 +27,11 @@
 pub mod blueprint;
 pub mod dependency;
 mod diagnostic;
+pub mod events;
 pub mod fields;
 pub mod flowgroup;
 pub mod generate;
+pub mod hooks;
 pub mod load;
 pub mod pattern;
 pub mod plugins;
@@ -37,6 +41,7 @@ mod pyliteral;
 pub mod settings;
 mod shape;
 pub mod substitution;
+pub mod tables;
 pub mod template;
 pub mod version;
 

@@ -1,5 +1,6 @@
 //! The project-wide sections of `lhp.yaml`: `operational_metadata`, `event_log` and
-//! `plugins`, read into typed settings with their shapes checked.
+//! `plugins`, read into typed settings with their shapes checked, and `hooks`, kept as
+//! written for [`crate::hooks`].
 
 use std::collections::BTreeMap;
 
@@ -80,6 +81,8 @@ pub struct ProjectSettings {
     pub event_log: Option<EventLogSettings>,
     /// `plugins:`, defaults when absent.
     pub plugins: PluginSettings,
+    /// `hooks:` as written (read by `lhp-hooks` once tokens are known), if given.
+    pub hooks: Option<Value>,
 }
 
 /// Reads the sections, collecting problems.
@@ -97,6 +100,7 @@ pub fn read_settings(project: Option<&Map>, problems: &mut Vec<Diagnostic>) -> P
     if let Some(section) = project.get("plugins").filter(|v| !v.is_null()) {
         settings.plugins = plugins(section, problems);
     }
+    settings.hooks = project.get("hooks").filter(|v| !v.is_null()).cloned();
     settings
 }
 

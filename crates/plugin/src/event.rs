@@ -19,7 +19,8 @@ pub struct Event {
     pub v: u32,
     /// The run it belongs to.
     pub run_id: String,
-    /// Its position in the run, from 1, without gaps.
+    /// Its position in the run's events, from 1, without gaps (a hook that filters sees
+    /// the gaps of what it left out).
     pub seq: u64,
     /// When it happened, RFC 3339 in UTC with milliseconds.
     pub ts: String,

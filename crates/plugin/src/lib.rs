@@ -25,13 +25,13 @@ pub use async_trait::async_trait;
 pub use serde_json;
 
 pub use crate::action::{Action, ActionKind, Flowgroup, ShapeError, Spanned};
-pub use crate::event::{Event, EventError};
+pub use crate::event::{timestamp, Event, EventError, EVENT_VERSION};
 pub use crate::generate::{
     Fragment, GenerateContext, GenerateError, GenerateRequest, Generator, MetadataColumn, Registry,
     RegistryError, SideFile,
 };
 pub use crate::plugin::{
-    Hook, HookError, Plugin, PluginKind, PluginMetadata, VersionError, LHP_VERSION,
+    Hook, HookDelivery, HookError, Plugin, PluginKind, PluginMetadata, VersionError, LHP_VERSION,
     PROTOCOL_VERSION,
 };
 pub use crate::source::{FileId, Located, SourceFile, Sources, Span};

@@ -198,6 +198,47 @@ pub trait Hook: Send + Sync + 'static {
     fn events(&self) -> Vec<String>;
     /// Handles a batch of events.
     async fn handle(&self, events: &[Arc<Event>]) -> Result<(), HookError>;
+    /// Called once at the end of the run, after the last event: flush, sync, send a summary.
+    /// It runs within the run's flush deadline; an `Err` is reported as the hook's failure.
+    async fn close(&self) -> Result<(), HookError> {
+        Ok(())
+    }
+    /// How its queue behaves: capacity, what happens when it is full, batching.
+    fn delivery(&self) -> HookDelivery {
+        HookDelivery::default()
+    }
+    /// Whether the run fails when this hook fails (`required: true`); by default a hook's
+    /// failure is a warning.
+    fn required(&self) -> bool {
+        false
+    }
+}
+
+/// How a hook's events are queued and handed over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HookDelivery {
+    /// Events its queue holds before the overflow policy applies.
+    pub capacity: usize,
+    /// `Block` (lossless: the run waits), `DropNewest` or `DropOldest` (counted).
+    pub overflow: lhp_bus::Overflow,
+    /// Most events per `handle` call.
+    pub batch_size: usize,
+    /// Longest wait for a batch to fill.
+    pub batch_wait: std::time::Duration,
+    /// How long the end of the run waits for it to take what is queued and close.
+    pub flush_timeout: std::time::Duration,
+}
+
+impl Default for HookDelivery {
+    fn default() -> Self {
+        Self {
+            capacity: 4096,
+            overflow: lhp_bus::Overflow::Block,
+            batch_size: 256,
+            batch_wait: std::time::Duration::from_millis(50),
+            flush_timeout: std::time::Duration::from_secs(10),
+        }
+    }
 }
 
 #[cfg(test)]

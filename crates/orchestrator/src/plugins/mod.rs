@@ -589,7 +589,14 @@ impl PluginHost {
                     )
                 })
                 .collect();
-            resolve_env(&mut value, env_var, &placeholders, name, &mut problems);
+            resolve_env(
+                &mut value,
+                env_var,
+                &placeholders,
+                &format!("plugins.config.{name}"),
+                "LHP-PLUGIN-013",
+                &mut problems,
+            );
             // Settings with unresolved references are not handed over: the plugin then
             // refuses to start, rather than working with half its settings.
             let resolved = !problems[before..]
@@ -715,11 +722,15 @@ fn candidate_from_describe(
 
 /// Replaces `${NAME}` in every string of `value` with the environment variable, and the
 /// secret placeholders with their `${secret:scope/key}` form.
-fn resolve_env(
+/// Replaces `${NAME}` in every string of `value` with the environment variable, and secret
+/// placeholders with `${secret:scope/key}`; a name that is not set is an error (`code`) naming
+/// `setting`, and stays as written.
+pub(crate) fn resolve_env(
     value: &mut Value,
     env_var: &dyn Fn(&str) -> Option<String>,
     placeholders: &[(String, String)],
-    plugin: &str,
+    setting: &str,
+    code: &'static str,
     problems: &mut Vec<Diagnostic>,
 ) {
     let span = value.span;
@@ -747,8 +758,8 @@ fn resolve_env(
                         if is_env_name {
                             problems.push(
                                 Diagnostic::error(
-                                    "LHP-PLUGIN-013",
-                                    format!("plugins.config.{plugin}: `${{{name}}}` is neither a substitution token nor a set environment variable"),
+                                    code,
+                                    format!("{setting}: `${{{name}}}` is neither a substitution token nor a set environment variable"),
                                 )
                                 .at(span),
                             );
@@ -763,12 +774,12 @@ fn resolve_env(
         }
         ValueKind::Seq(items) => {
             for item in items {
-                resolve_env(item, env_var, placeholders, plugin, problems);
+                resolve_env(item, env_var, placeholders, setting, code, problems);
             }
         }
         ValueKind::Map(map) => {
             for (_, item) in map.entries_mut() {
-                resolve_env(item, env_var, placeholders, plugin, problems);
+                resolve_env(item, env_var, placeholders, setting, code, problems);
             }
         }
         _ => {}

@@ -1,0 +1,102 @@
+//! The run's built-in hooks, from the `hooks:` section of `lhp.yaml`: tokens of the
+//! environment and `${ENV_VAR}` references resolved, then built by `lhp-hooks`.
+//!
+//! A hook whose settings name an environment variable that is not set is off for the run,
+//! with a warning (a developer without `SLACK_WEBHOOK_URL` still generates), unless it says
+//! `required: true`: then it is an error. Any other mistake in a hook's settings is an error
+//! at its line.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use lhp_hooks::{build_hooks, HookOptions};
+use lhp_plugin::{Hook, Value, ValueKind};
+
+use crate::diagnostic::{Diagnostic, Severity};
+use crate::load::LoadedProject;
+use crate::plugins::resolve_env;
+
+/// The hooks `project` configures (the embedded defaults included), and the problems found.
+pub fn configure_hooks(
+    project: &LoadedProject,
+    root: &Path,
+    env_var: &dyn Fn(&str) -> Option<String>,
+    options: &HookOptions,
+) -> (Vec<Arc<dyn Hook>>, Vec<Diagnostic>) {
+    let mut problems = Vec::new();
+    let mut options = options.clone();
+    options.root = root.to_path_buf();
+    let section = project
+        .config
+        .as_ref()
+        .and_then(|config| config.settings.hooks.clone());
+    let resolved = section.map(|mut section| {
+        if let ValueKind::Map(entries) = &mut section.kind {
+            for (key, value) in entries.entries_mut() {
+                let Some(name) = key.as_str().map(str::to_owned) else {
+                    continue;
+                };
+                let mut found = Vec::new();
+                let mut secrets = Vec::new();
+                project
+                    .substitutions
+                    .substitute(value, &mut secrets, &mut found);
+                if !secrets.is_empty() {
+                    found.push(
+                        Diagnostic::error(
+                            "LHP-HOOK-003",
+                            format!("hooks.{name}: secrets (`${{secret:...}}`) are for generated code; give a hook its credentials with `${{ENV_VAR}}`"),
+                        )
+                        .at(value.span),
+                    );
+                }
+                resolve_env(
+                    value,
+                    env_var,
+                    &[],
+                    &format!("hooks.{name}"),
+                    "LHP-HOOK-004",
+                    &mut found,
+                );
+                let unset_only = found
+                    .iter()
+                    .all(|p| p.code == "LHP-HOOK-004" || p.severity != Severity::Error);
+                if found.iter().any(|p| p.severity == Severity::Error)
+                    && unset_only
+                    && !required(value)
+                {
+                    for problem in &mut found {
+                        problem.severity = Severity::Warning;
+                        problem.hint = Some(format!(
+                            "hook `{name}` is off for this run; set the variable, or `required: true` to make this an error"
+                        ));
+                    }
+                    options.off.push(name.clone());
+                }
+                problems.extend(found);
+            }
+        }
+        section
+    });
+    let (hooks, hook_problems) = build_hooks(resolved.as_ref(), &options);
+    problems.extend(hook_problems.into_iter().map(|problem| {
+        let mut diagnostic = if problem.error {
+            Diagnostic::error(problem.code, problem.message)
+        } else {
+            Diagnostic::warning(problem.code, problem.message)
+        };
+        diagnostic.span = problem.span;
+        diagnostic.hint = problem.hint;
+        diagnostic
+    }));
+    (hooks, problems)
+}
+
+/// Whether a hook's settings say `required: true`.
+fn required(value: &Value) -> bool {
+    value
+        .as_map()
+        .and_then(|map| map.get("required"))
+        .and_then(Value::as_bool)
+        .unwrap_or(false)
+}
