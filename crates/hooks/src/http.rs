@@ -114,15 +114,17 @@ fn classify(
                 .message()
                 .map(|m| m.replace(url.expose(), &url.redacted()))
                 .unwrap_or_default();
-            let what = match transport.kind() {
-                ureq::ErrorKind::ConnectionFailed => "connection failed".to_owned(),
-                ureq::ErrorKind::Dns => "host not found".to_owned(),
-                ureq::ErrorKind::Io
-                    if detail.contains("timed out") || detail.contains("WouldBlock") =>
-                {
+            let io = std::error::Error::source(&transport)
+                .and_then(|source| source.downcast_ref::<std::io::Error>())
+                .map(std::io::Error::kind);
+            let what = match (transport.kind(), io) {
+                (ureq::ErrorKind::ConnectionFailed, _) => "connection failed".to_owned(),
+                (ureq::ErrorKind::Dns, _) => "host not found".to_owned(),
+                (_, Some(std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock)) => {
                     format!("no answer within {timeout:?}")
                 }
-                kind => format!("{kind}"),
+                (_, Some(kind)) => format!("network error: {kind}"),
+                (kind, None) => format!("{kind}"),
             };
             let detail = if detail.is_empty() || what.contains(&detail) {
                 String::new()

@@ -98,9 +98,26 @@ impl MetricsHook {
         Some(hook)
     }
 
-    /// The Prometheus text exposition of what was recorded so far.
+    /// The Prometheus text exposition of what was recorded so far, metric families in name
+    /// order (the recorder's own order varies from run to run).
     pub fn render(&self) -> String {
-        self.recorder.handle().render()
+        let text = self.recorder.handle().render();
+        let mut families: Vec<&str> = text
+            .split("\n\n")
+            .map(str::trim)
+            .filter(|f| !f.is_empty())
+            .collect();
+        families.sort_by_key(|family| {
+            family
+                .lines()
+                .find(|l| !l.starts_with('#'))
+                .map(|l| l.split(['{', ' ']).next().unwrap_or(""))
+                .unwrap_or("")
+                .to_owned()
+        });
+        let mut out = families.join("\n\n");
+        out.push('\n');
+        out
     }
 
     fn record(&self, event: &Event) {
@@ -210,9 +227,11 @@ impl Hook for MetricsHook {
     async fn close(&self) -> Result<(), HookError> {
         let text = self.render();
         let path = self.path.clone();
-        let written = tokio::task::spawn_blocking(move || write_aside_then_rename(&path, &text))
-            .await
-            .map_err(|e| format!("cannot write the metrics file: {e}"))?;
+        let file_text = text.clone();
+        let written =
+            tokio::task::spawn_blocking(move || write_aside_then_rename(&path, &file_text))
+                .await
+                .map_err(|e| format!("cannot write the metrics file: {e}"))?;
         written.map_err(|e| format!("cannot write {}: {e}", self.path.display()))?;
         if let Some((url, job)) = &self.pushgateway {
             let target = url.join(&format!("metrics/job/{job}"));
@@ -220,7 +239,7 @@ impl Hook for MetricsHook {
                 &target,
                 "PUT",
                 "text/plain; version=0.0.4",
-                self.render(),
+                text,
                 self.timeout,
             )
             .await
