@@ -378,8 +378,17 @@ fn hook_failure(report: &HookReport) -> String {
     if counts.lost > 0 {
         parts.push(format!("{} event(s) lost", counts.lost));
     }
-    let status = report.stats.status.to_string();
-    format!("hook `{}`: {}; {status}", report.name, parts.join(", "))
+    let mut message = format!("hook `{}`: {}", report.name, parts.join(", "));
+    match &report.stats.status {
+        lhp_bus::SubscriberStatus::Completed => {}
+        status => message.push_str(&format!("; {status}")),
+    }
+    if let Some(last) = &report.stats.last_failure {
+        if !message.contains(last.as_str()) {
+            message.push_str(&format!("; last failure: {last}"));
+        }
+    }
+    message
 }
 
 fn count(diagnostics: &[Diagnostic], severity: Severity) -> usize {

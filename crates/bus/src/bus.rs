@@ -95,6 +95,7 @@ impl<E> Slot<E> {
             name: self.name.to_string(),
             status: lock(&self.status).clone(),
             counts: self.queue.counts(),
+            last_failure: self.queue.last_failure(),
         }
     }
 

@@ -175,9 +175,12 @@ impl<'a, E> Intake<'a, E> {
     }
 
     /// Records that a handler call over `count` events finished, and reports it.
-    fn finished(&mut self, count: usize, failed: bool) {
+    fn finished(&mut self, count: usize, outcome: &CallOutcome) {
         self.outstanding -= count;
-        self.queue.complete(count, failed);
+        if let CallOutcome::Failed(message) = outcome {
+            self.queue.note_failure(message);
+        }
+        self.queue.complete(count, outcome.failed());
     }
 
     /// Fills `batch` with at least one event, then up to `max_items`, waiting at most
@@ -332,7 +335,7 @@ where
             }
             let result = CatchUnwind(handler.handle(&batch)).await;
             let outcome = CallOutcome::from_result(result);
-            intake.finished(batch.len(), outcome.failed());
+            intake.finished(batch.len(), &outcome);
             if failures.record(&outcome) {
                 return failures.into_stop();
             }
@@ -359,7 +362,7 @@ where
             ),
         };
         let count = sizes.remove(&id).unwrap_or(0);
-        intake.finished(count, outcome.failed());
+        intake.finished(count, &outcome);
         failures.record(&outcome)
     };
     loop {
@@ -430,6 +433,7 @@ where
     let outcome = CallOutcome::from_result(CatchUnwind(handler.close()).await);
     if let CallOutcome::Failed(message) = outcome {
         tracing::warn!(subscriber, "event handler failed to close: {message}");
+        intake.queue.note_failure(&message);
         intake.queue.complete(0, true);
     }
 }

@@ -130,6 +130,8 @@ pub(crate) struct Queue<E> {
     /// Written by the consumer on every completion, so kept off the publishers' cache lines.
     consumer: ConsumerCounters,
     metrics: SubscriberMetrics,
+    /// What the last failed handler call (or close) said.
+    last_failure: Mutex<Option<String>>,
 }
 
 /// The counters the consumer updates without the lock. Aligned to 128 bytes (a pair of cache
@@ -175,7 +177,22 @@ impl<E> Queue<E> {
                 closing: AtomicBool::new(false),
             },
             metrics,
+            last_failure: Mutex::new(None),
         }
+    }
+
+    /// Remembers what a failed call said, for the subscriber's report.
+    pub(crate) fn note_failure(&self, message: &str) {
+        let mut last = self.last_failure.lock().unwrap_or_else(|e| e.into_inner());
+        *last = Some(message.to_owned());
+    }
+
+    /// What the last failed call said, if one failed.
+    pub(crate) fn last_failure(&self) -> Option<String> {
+        self.last_failure
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Most events the subscriber holds at once, queued or taken.

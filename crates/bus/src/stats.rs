@@ -98,6 +98,8 @@ pub struct SubscriberStats {
     pub status: SubscriberStatus,
     /// Its counters.
     pub counts: Counts,
+    /// What its last failed handler call (or close) said, if one failed.
+    pub last_failure: Option<String>,
 }
 
 /// The bus as a whole at one instant.
