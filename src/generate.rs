@@ -25,6 +25,8 @@ pub fn run(natives: &[Arc<dyn Plugin>], args: &GenerateArgs, output: &Output) ->
     let Some(root) = project_root(args.project.as_ref()) else {
         return ExitCode::FAILURE;
     };
+    // Events and hooks name files from the root: the same wherever lhp was started.
+    let root = root.canonicalize().unwrap_or(root);
     if args.jobs == Some(0) {
         output.error("LHP-CLI-001", "--jobs must be at least 1");
         return ExitCode::from(2);
@@ -154,17 +156,13 @@ pub fn run(natives: &[Arc<dyn Plugin>], args: &GenerateArgs, output: &Output) ->
                 args.env
             ),
         );
-        events.emit("generation.end", |event| {
-            let metadata = &mut event.metadata;
-            metadata.insert("success".into(), false.into());
-            metadata.insert("generated".into(), 0.into());
-            metadata.insert("failed".into(), 0.into());
-            metadata.insert("written".into(), 0.into());
-            metadata.insert(
-                "duration_ms".into(),
-                (started.elapsed().as_secs_f64() * 1000.0).into(),
-            );
-        });
+        let totals = RunTotals {
+            flowgroups: project.flowgroups.len(),
+            errors: errors + plugin_errors,
+            warnings: count(&diagnostics, Severity::Warning) + plugin_warnings,
+            ..RunTotals::default()
+        };
+        end_of_run(&events, started, &totals, None);
         finish_hooks(&events, output);
         host.shutdown();
         return ExitCode::FAILURE;
@@ -175,9 +173,11 @@ pub fn run(natives: &[Arc<dyn Plugin>], args: &GenerateArgs, output: &Output) ->
                 "LHP-CLI-002",
                 &format!("no flowgroup belongs to pipeline `{pipeline}`"),
             );
-            events.emit("generation.end", |event| {
-                event.metadata.insert("success".into(), false.into());
-            });
+            let totals = RunTotals {
+                errors: 1,
+                ..RunTotals::default()
+            };
+            end_of_run(&events, started, &totals, None);
             finish_hooks(&events, output);
             host.shutdown();
             return ExitCode::FAILURE;
@@ -228,16 +228,22 @@ pub fn run(natives: &[Arc<dyn Plugin>], args: &GenerateArgs, output: &Output) ->
         Ok(report) => report,
         Err(error) => {
             output.error("LHP-IO-002", &error.to_string());
-            events.emit("generation.end", |event| {
-                event.metadata.insert("success".into(), false.into());
-                event.error = Some(lhp_plugin::EventError {
-                    code: "LHP-IO-002".into(),
-                    message: error.to_string(),
-                    file: None,
-                    line: None,
-                    column: None,
-                });
-            });
+            let totals = RunTotals {
+                flowgroups: project.flowgroups.len(),
+                generated: generated.generated,
+                failed: generated.failed,
+                errors: 1,
+                output: env_dir.display().to_string(),
+                ..RunTotals::default()
+            };
+            let error = lhp_plugin::EventError {
+                code: "LHP-IO-002".into(),
+                message: error.to_string(),
+                file: None,
+                line: None,
+                column: None,
+            };
+            end_of_run(&events, started, &totals, Some(error));
             finish_hooks(&events, output);
             host.shutdown();
             return ExitCode::FAILURE;
@@ -289,30 +295,23 @@ pub fn run(natives: &[Arc<dyn Plugin>], args: &GenerateArgs, output: &Output) ->
         report.removed.len(),
         started.elapsed()
     ));
-    events.emit("generation.end", |event| {
-        let metadata = &mut event.metadata;
-        metadata.insert("success".into(), success.into());
-        metadata.insert("pipelines".into(), pipelines.len().into());
-        metadata.insert("flowgroups".into(), project.flowgroups.len().into());
-        metadata.insert("generated".into(), generated.generated.into());
-        metadata.insert("failed".into(), generated.failed.into());
-        metadata.insert("written".into(), report.written.len().into());
-        metadata.insert("unchanged".into(), report.unchanged.into());
-        metadata.insert("removed".into(), report.removed.len().into());
-        let files: Vec<String> = report
+    let totals = RunTotals {
+        pipelines: pipelines.len(),
+        flowgroups: project.flowgroups.len(),
+        generated: generated.generated,
+        failed: generated.failed,
+        written: report
             .written
             .iter()
             .map(|p| p.display().to_string())
-            .collect();
-        metadata.insert("files_written".into(), files.into());
-        metadata.insert("output".into(), env_dir.display().to_string().into());
-        metadata.insert("errors".into(), errors.into());
-        metadata.insert("warnings".into(), warnings.into());
-        metadata.insert(
-            "duration_ms".into(),
-            (started.elapsed().as_secs_f64() * 1000.0).into(),
-        );
-    });
+            .collect(),
+        unchanged: report.unchanged,
+        removed: report.removed.len(),
+        output: env_dir.display().to_string(),
+        errors,
+        warnings,
+    };
+    end_of_run(&events, started, &totals, None);
     let required_failed = finish_hooks(&events, output);
     host.shutdown();
     if success && !required_failed {
@@ -320,6 +319,51 @@ pub fn run(natives: &[Arc<dyn Plugin>], args: &GenerateArgs, output: &Output) ->
     } else {
         ExitCode::FAILURE
     }
+}
+
+/// What `generation.end` reports; every key is there whatever ended the run.
+#[derive(Default)]
+struct RunTotals {
+    pipelines: usize,
+    flowgroups: usize,
+    generated: usize,
+    failed: usize,
+    written: Vec<String>,
+    unchanged: usize,
+    removed: usize,
+    output: String,
+    errors: usize,
+    warnings: usize,
+}
+
+/// Publishes `generation.end`: the run succeeded when nothing failed and nothing was wrong.
+fn end_of_run(
+    events: &Publisher,
+    started: Instant,
+    totals: &RunTotals,
+    error: Option<lhp_plugin::EventError>,
+) {
+    events.emit("generation.end", |event| {
+        let success = totals.failed == 0 && totals.errors == 0 && error.is_none();
+        let metadata = &mut event.metadata;
+        metadata.insert("success".into(), success.into());
+        metadata.insert("pipelines".into(), totals.pipelines.into());
+        metadata.insert("flowgroups".into(), totals.flowgroups.into());
+        metadata.insert("generated".into(), totals.generated.into());
+        metadata.insert("failed".into(), totals.failed.into());
+        metadata.insert("written".into(), totals.written.len().into());
+        metadata.insert("unchanged".into(), totals.unchanged.into());
+        metadata.insert("removed".into(), totals.removed.into());
+        metadata.insert("files_written".into(), totals.written.clone().into());
+        metadata.insert("output".into(), totals.output.clone().into());
+        metadata.insert("errors".into(), totals.errors.into());
+        metadata.insert("warnings".into(), totals.warnings.into());
+        metadata.insert(
+            "duration_ms".into(),
+            (started.elapsed().as_secs_f64() * 1000.0).into(),
+        );
+        event.error = error;
+    });
 }
 
 /// `--hook NAME=off|on`, as the names turned off and on; `None` (after an error) when one
@@ -378,11 +422,11 @@ fn hook_failure(report: &HookReport) -> String {
     if counts.lost > 0 {
         parts.push(format!("{} event(s) lost", counts.lost));
     }
-    let mut message = format!("hook `{}`: {}", report.name, parts.join(", "));
     match &report.stats.status {
         lhp_bus::SubscriberStatus::Completed => {}
-        status => message.push_str(&format!("; {status}")),
+        status => parts.push(status.to_string()),
     }
+    let mut message = format!("hook `{}`: {}", report.name, parts.join("; "));
     if let Some(last) = &report.stats.last_failure {
         if !message.contains(last.as_str()) {
             message.push_str(&format!("; last failure: {last}"));

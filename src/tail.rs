@@ -55,7 +55,7 @@ pub(crate) struct TailArgs {
     /// Only events of this run.
     #[arg(long, value_name = "ID", conflicts_with = "last_run")]
     run: Option<String>,
-    /// Only events of the last run in the log.
+    /// Only events of the last run in the log (with -f: then the runs that follow).
     #[arg(long)]
     last_run: bool,
     /// Only events from this long ago (`30s`, `10m`, `2h`, `1d`) or this time
@@ -238,6 +238,8 @@ fn tail(args: &TailArgs, output: &Output) -> ExitCode {
     if !args.follow {
         return ExitCode::SUCCESS;
     }
+    // Following, `--last-run` has chosen what is shown first; the runs that come next show.
+    selection.run.clone_from(&args.run);
     let stop = Arc::new(AtomicBool::new(false));
     watch_interrupt(Arc::clone(&stop));
     let result = follow(&path, &selection, &mut printer, &stop, output);

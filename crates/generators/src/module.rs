@@ -244,7 +244,27 @@ fn observed(
         observer.action_started(member);
     }
     let started = std::time::Instant::now();
-    let result = run(registry, context, action, group);
+    // A generator that panics fails its action (and so its flowgroup), and the action still
+    // gets its end: nothing is left started.
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        run(registry, context, action, group)
+    }))
+    .unwrap_or_else(|panic| {
+        let what = panic
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+            .unwrap_or_default();
+        Err(GenerateError::new(
+            "LHP-GEN-999",
+            format!(
+                "internal error while generating action `{}`: {what}",
+                action.name.value
+            ),
+        )
+        .at(action.span())
+        .hint("this is a bug in lhp or in the plugin that provides this type; please report it with the flowgroup"))
+    });
     let elapsed = started.elapsed();
     let provider = action
         .subtype_str()

@@ -1,6 +1,8 @@
-//! The command hook: runs a user's program once per run, in the project root, and writes the
-//! matching events to its stdin as JSON lines, a batch at a time. What it prints goes to
-//! lhp's stderr. When the run ends its stdin is closed and it has the flush deadline to exit.
+//! The command hook: runs a user's program in the project root, started with the first
+//! matching event (a run with none does not start it) and kept for the rest of the run, and
+//! writes the matching events to its stdin as JSON lines, a batch at a time. What it prints
+//! goes to lhp's stderr. When the run ends its stdin is closed and it has the flush deadline
+//! to exit.
 //!
 //! Its failures stay its own: a program that cannot start, exits early or fails makes this
 //! hook's calls fail (counted, and reported at the end), never the run or another hook.
@@ -55,6 +57,13 @@ impl CommandHook {
         let at = entry.map.and_then(|m| m.get("command")).map(|v| v.span);
         let argv = match entry.map.and_then(|m| m.get("command")).map(|v| &v.kind) {
             Some(lhp_plugin::ValueKind::String(line)) => {
+                if line.contains(['"', '\'', '\\']) {
+                    problems.error(
+                        at,
+                        "`command` as one line is split at spaces, without quoting: give a list for arguments with spaces or quotes",
+                    );
+                    return None;
+                }
                 line.split_whitespace().map(str::to_owned).collect()
             }
             Some(lhp_plugin::ValueKind::Seq(_)) => problems.list(entry.map, "command")?,
@@ -132,8 +141,7 @@ impl Hook for CommandHook {
         };
         let mut bytes = Vec::with_capacity(events.len() * 256);
         for event in events {
-            serde_json::to_writer(&mut bytes, &**event)?;
-            bytes.push(b'\n');
+            bytes.extend_from_slice(event.json_line().as_bytes());
         }
         let written = async {
             stdin.write_all(&bytes).await?;

@@ -273,6 +273,12 @@ pub fn build_hooks(
             }),
         }
     }
+    // `--hook metrics=on` with no entry: the hook with its defaults.
+    for name in &options.on {
+        if HOOK_TYPES.contains(&name.as_str()) && !entries.iter().any(|(n, _, _)| n == name) {
+            entries.push((name.clone(), None, None));
+        }
+    }
     let mut hooks: Vec<Arc<dyn Hook>> = Vec::new();
     for (name, value, span) in entries {
         let before = problems.len();
@@ -370,9 +376,22 @@ fn read_entry<'a>(
             }
         };
     }
-    let given = p.list(map, "events").filter(|events| !events.is_empty());
-    let events_given = given.is_some();
-    let events = given.unwrap_or_else(|| vec!["*".to_owned()]);
+    let given = p.list(map, "events");
+    let events_at = map.and_then(|m| m.get("events")).map(|v| v.span);
+    if let Some(events) = &given {
+        if events.is_empty() {
+            p.error(
+                events_at,
+                "`events` lists at least one event type (`*` for all; `enabled: false` turns the hook off)",
+            );
+        } else if let Err(error) = lhp_bus::Filter::<lhp_plugin::Event>::kinds(events) {
+            p.error(events_at, format!("`events`: {error}"));
+        }
+    }
+    let events_given = given.as_ref().is_some_and(|e| !e.is_empty());
+    let events = given
+        .filter(|e| !e.is_empty())
+        .unwrap_or_else(|| vec!["*".to_owned()]);
     let required = p.flag(map, "required").unwrap_or(false);
     let enabled = match value.map(|v| &v.kind) {
         Some(ValueKind::Bool(on)) => *on,

@@ -165,8 +165,7 @@ impl Hook for EventLogHook {
     async fn handle(&self, events: &[Arc<Event>]) -> Result<(), HookError> {
         let mut bytes = Vec::with_capacity(events.len() * 256);
         for event in events {
-            serde_json::to_writer(&mut bytes, &**event)?;
-            bytes.push(b'\n');
+            bytes.extend_from_slice(event.json_line().as_bytes());
         }
         self.append(&bytes)
             .map_err(|error| format!("cannot write {}: {error}", self.path.display()).into())

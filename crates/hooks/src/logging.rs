@@ -60,6 +60,36 @@ const LEVELS: [LevelFilter; 6] = [
     LevelFilter::TRACE,
 ];
 
+/// The event types logged at `threshold` or above: a hook that logs only errors is not
+/// handed the rest.
+pub fn events_at(threshold: LevelFilter) -> Vec<String> {
+    let types: &[&str] = if threshold >= LevelFilter::TRACE {
+        &["*"]
+    } else if threshold >= LevelFilter::DEBUG {
+        &[
+            "*.error",
+            "generation.*",
+            "validation.*",
+            "pipeline.*",
+            "flowgroup.*",
+            "table.*",
+            "plugin.*",
+        ]
+    } else if threshold >= LevelFilter::INFO {
+        &[
+            "*.error",
+            "generation.*",
+            "validation.end",
+            "pipeline.end",
+            "table.*",
+            "plugin.*",
+        ]
+    } else {
+        &["*.error"]
+    };
+    types.iter().map(|t| (*t).to_owned()).collect()
+}
+
 /// The threshold for a format, a configured level and the `-v`/`-q` count.
 pub fn threshold(format: LogFormat, configured: Option<LevelFilter>, verbosity: i8) -> LevelFilter {
     let index = |filter: LevelFilter| LEVELS.iter().position(|l| *l == filter).unwrap_or(0);
@@ -210,13 +240,12 @@ impl LoggingHook {
             },
         };
         let threshold = threshold(format, configured, options.verbosity);
-        let mut hook = Self::new(
-            &entry.name,
-            entry.events.clone(),
-            format,
-            threshold,
-            options.color,
-        )?;
+        let events = if entry.events_given {
+            entry.events.clone()
+        } else {
+            events_at(threshold)
+        };
+        let mut hook = Self::new(&entry.name, events, format, threshold, options.color)?;
         hook.delivery = entry.delivery;
         hook.required = entry.required;
         Some(hook)
@@ -300,6 +329,43 @@ mod tests {
         assert_eq!(level_of("flowgroup.end"), Level::DEBUG);
         assert_eq!(level_of("table.created"), Level::INFO);
         assert_eq!(level_of("plugin.audit.flushed"), Level::INFO);
+    }
+
+    #[test]
+    fn a_hook_is_handed_exactly_the_types_it_logs() {
+        let types = [
+            "generation.start",
+            "generation.end",
+            "validation.start",
+            "validation.error",
+            "validation.end",
+            "pipeline.start",
+            "pipeline.end",
+            "pipeline.error",
+            "flowgroup.start",
+            "flowgroup.end",
+            "flowgroup.error",
+            "action.start",
+            "action.end",
+            "action.error",
+            "table.created",
+            "table.updated",
+            "plugin.audit.done",
+        ];
+        for threshold in [
+            LevelFilter::ERROR,
+            LevelFilter::WARN,
+            LevelFilter::INFO,
+            LevelFilter::DEBUG,
+            LevelFilter::TRACE,
+        ] {
+            let filter = lhp_bus::Filter::<Event>::kinds(events_at(threshold))
+                .unwrap_or_else(|e| panic!("{e}"));
+            for kind in types {
+                let handed = filter.matches(&Event::new("r", 1, kind));
+                assert_eq!(handed, level_of(kind) <= threshold, "{kind} at {threshold}");
+            }
+        }
     }
 
     #[test]

@@ -6,14 +6,17 @@
 //! What it records: `lhp_events_total{type}`, `lhp_actions_total{kind,type,outcome}`,
 //! `lhp_action_duration_seconds{kind,type}`, `lhp_flowgroups_total{pipeline,outcome}`,
 //! `lhp_flowgroup_duration_seconds{pipeline}`, `lhp_pipeline_duration_seconds{pipeline}`,
-//! `lhp_errors_total{code}`, `lhp_tables_changed_total{change}`, `lhp_files_written_total`,
+//! `lhp_errors_total{code}` (each problem once, from `validation.error`, `flowgroup.error` or
+//! `generation.end`), `lhp_tables_changed_total{change}`, `lhp_files_written_total`,
 //! `lhp_run_duration_seconds`, `lhp_run_success` and `lhp_run_timestamp_seconds`.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use lhp_plugin::{async_trait, Event, Hook, HookDelivery, HookError};
+use metrics::{Counter, Histogram};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusRecorder};
 
 use crate::config::{Entry, HookOptions, Problems};
@@ -37,6 +40,29 @@ pub struct MetricsHook {
     pushgateway: Option<(SecretUrl, String)>,
     timeout: Duration,
     recorder: PrometheusRecorder,
+    /// Handles by label values, registered once: a run has thousands of events and a few
+    /// dozen label sets.
+    handles: std::sync::Mutex<Handles>,
+}
+
+/// The metrics of one label set, by its labels.
+#[derive(Default)]
+struct Handles {
+    events: HashMap<String, Counter>,
+    actions: HashMap<(String, String), ActionHandles>,
+    flowgroups: HashMap<String, FlowgroupHandles>,
+}
+
+struct ActionHandles {
+    ok: Counter,
+    error: Counter,
+    seconds: Histogram,
+}
+
+struct FlowgroupHandles {
+    ok: Counter,
+    error: Counter,
+    seconds: Histogram,
 }
 
 impl MetricsHook {
@@ -56,6 +82,7 @@ impl MetricsHook {
             pushgateway,
             timeout,
             recorder: builder.build_recorder(),
+            handles: std::sync::Mutex::new(Handles::default()),
         }
     }
 
@@ -120,56 +147,82 @@ impl MetricsHook {
         out
     }
 
-    fn record(&self, event: &Event) {
+    fn record(&self, event: &Event, handles: &mut Handles) {
         let text = |key: &str| {
             event
                 .metadata
                 .get(key)
                 .and_then(serde_json::Value::as_str)
                 .unwrap_or("")
-                .to_owned()
         };
         let seconds = event
             .metadata
             .get("duration_ms")
             .and_then(serde_json::Value::as_f64)
             .map(|ms| ms / 1000.0);
-        let pipeline = event.pipeline.clone().unwrap_or_default();
-        metrics::counter!("lhp_events_total", "type" => event.kind.clone()).increment(1);
-        if let Some(error) = &event.error {
+        let pipeline = event.pipeline.as_deref().unwrap_or("");
+        match handles.events.get(&event.kind) {
+            Some(counter) => counter.increment(1),
+            None => {
+                let counter = metrics::counter!("lhp_events_total", "type" => event.kind.clone());
+                counter.increment(1);
+                handles.events.insert(event.kind.clone(), counter);
+            }
+        }
+        // One problem is reported by its action, its flowgroup and its pipeline: counted once.
+        if let Some(error) = event.error.as_ref().filter(|_| {
+            matches!(
+                event.kind.as_str(),
+                "validation.error" | "flowgroup.error" | "generation.end"
+            )
+        }) {
             metrics::counter!("lhp_errors_total", "code" => error.code.clone()).increment(1);
         }
         match event.kind.as_str() {
             "action.end" | "action.error" => {
-                let outcome = if event.kind == "action.end" {
-                    "ok"
+                let key = (text("kind").to_owned(), text("type").to_owned());
+                let action = handles.actions.entry(key).or_insert_with_key(|(kind, subtype)| {
+                    ActionHandles {
+                        ok: metrics::counter!("lhp_actions_total", "kind" => kind.clone(), "type" => subtype.clone(), "outcome" => "ok"),
+                        error: metrics::counter!("lhp_actions_total", "kind" => kind.clone(), "type" => subtype.clone(), "outcome" => "error"),
+                        seconds: metrics::histogram!("lhp_action_duration_seconds", "kind" => kind.clone(), "type" => subtype.clone()),
+                    }
+                });
+                if event.kind == "action.end" {
+                    action.ok.increment(1);
                 } else {
-                    "error"
-                };
-                let (kind, subtype) = (text("kind"), text("type"));
-                metrics::counter!("lhp_actions_total", "kind" => kind.clone(), "type" => subtype.clone(), "outcome" => outcome)
-                    .increment(1);
+                    action.error.increment(1);
+                }
                 if let Some(seconds) = seconds {
-                    metrics::histogram!("lhp_action_duration_seconds", "kind" => kind, "type" => subtype)
-                        .record(seconds);
+                    action.seconds.record(seconds);
                 }
             }
             "flowgroup.end" | "flowgroup.error" => {
-                let outcome = if event.kind == "flowgroup.end" {
-                    "ok"
-                } else {
-                    "error"
-                };
-                metrics::counter!("lhp_flowgroups_total", "pipeline" => pipeline.clone(), "outcome" => outcome)
-                    .increment(1);
-                if let Some(seconds) = seconds {
-                    metrics::histogram!("lhp_flowgroup_duration_seconds", "pipeline" => pipeline)
-                        .record(seconds);
+                if !handles.flowgroups.contains_key(pipeline) {
+                    let p = pipeline.to_owned();
+                    handles.flowgroups.insert(
+                        p.clone(),
+                        FlowgroupHandles {
+                            ok: metrics::counter!("lhp_flowgroups_total", "pipeline" => p.clone(), "outcome" => "ok"),
+                            error: metrics::counter!("lhp_flowgroups_total", "pipeline" => p.clone(), "outcome" => "error"),
+                            seconds: metrics::histogram!("lhp_flowgroup_duration_seconds", "pipeline" => p),
+                        },
+                    );
+                }
+                if let Some(flowgroup) = handles.flowgroups.get(pipeline) {
+                    if event.kind == "flowgroup.end" {
+                        flowgroup.ok.increment(1);
+                    } else {
+                        flowgroup.error.increment(1);
+                    }
+                    if let Some(seconds) = seconds {
+                        flowgroup.seconds.record(seconds);
+                    }
                 }
             }
             "pipeline.end" | "pipeline.error" => {
                 if let Some(seconds) = seconds {
-                    metrics::histogram!("lhp_pipeline_duration_seconds", "pipeline" => pipeline)
+                    metrics::histogram!("lhp_pipeline_duration_seconds", "pipeline" => pipeline.to_owned())
                         .record(seconds);
                 }
             }
@@ -216,9 +269,10 @@ impl Hook for MetricsHook {
     }
 
     async fn handle(&self, events: &[Arc<Event>]) -> Result<(), HookError> {
+        let mut handles = self.handles.lock().unwrap_or_else(|e| e.into_inner());
         metrics::with_local_recorder(&self.recorder, || {
             for event in events {
-                self.record(event);
+                self.record(event, &mut handles);
             }
         });
         Ok(())

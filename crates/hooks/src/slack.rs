@@ -34,6 +34,8 @@ pub enum SlackMode {
 
 /// The most failures a digest lists.
 const MAX_LISTED: usize = 10;
+/// The longest wait a `Retry-After` gets (the flush deadline still bounds the run's end).
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
 /// The longest backoff between tries.
 const MAX_BACKOFF: Duration = Duration::from_secs(4);
 
@@ -197,7 +199,9 @@ impl SlackHook {
                 }
                 Outcome::TooMany(after) => {
                     last = "HTTP 429 (rate limited)".to_owned();
-                    after.unwrap_or_else(|| backoff(attempt))
+                    after
+                        .unwrap_or_else(|| backoff(attempt))
+                        .min(MAX_RETRY_AFTER)
                 }
                 Outcome::Transient(why) => {
                     last = why;
@@ -341,7 +345,16 @@ impl SlackHook {
 /// What each mode listens to by default.
 fn default_events(mode: SlackMode) -> Vec<String> {
     match mode {
-        SlackMode::Digest => vec!["*".to_owned()],
+        // What a summary needs: not the actions' starts and ends (half of a run's events).
+        SlackMode::Digest => [
+            "*.error",
+            "pipeline.end",
+            "flowgroup.end",
+            "table.*",
+            "generation.*",
+        ]
+        .map(str::to_owned)
+        .to_vec(),
         SlackMode::Immediate => vec!["*.error".to_owned(), "generation.end".to_owned()],
     }
 }

@@ -36,6 +36,10 @@ pub fn configure_hooks(
                 let Some(name) = key.as_str().map(str::to_owned) else {
                     continue;
                 };
+                // A hook that is off is not resolved: its unset variables do not matter.
+                if options.off.contains(&name) || (!enabled(value) && !options.on.contains(&name)) {
+                    continue;
+                }
                 let mut found = Vec::new();
                 let mut secrets = Vec::new();
                 project
@@ -58,20 +62,20 @@ pub fn configure_hooks(
                     "LHP-HOOK-004",
                     &mut found,
                 );
-                let unset_only = found
-                    .iter()
-                    .all(|p| p.code == "LHP-HOOK-004" || p.severity != Severity::Error);
-                if found.iter().any(|p| p.severity == Severity::Error)
-                    && unset_only
-                    && !required(value)
-                {
-                    for problem in &mut found {
-                        problem.severity = Severity::Warning;
-                        problem.hint = Some(format!(
-                            "hook `{name}` is off for this run; set the variable, or `required: true` to make this an error"
-                        ));
-                    }
+                if found.iter().any(|p| p.severity == Severity::Error) {
+                    // Built with half its settings it would only report the same problem again.
                     options.off.push(name.clone());
+                    let only_unset = found
+                        .iter()
+                        .all(|p| p.code == "LHP-HOOK-004" || p.severity != Severity::Error);
+                    if only_unset && !required(value) {
+                        for problem in &mut found {
+                            problem.severity = Severity::Warning;
+                            problem.hint = Some(format!(
+                                "hook `{name}` is off for this run; set the variable, or `required: true` to make this an error"
+                            ));
+                        }
+                    }
                 }
                 problems.extend(found);
             }
@@ -90,6 +94,18 @@ pub fn configure_hooks(
         diagnostic
     }));
     (hooks, problems)
+}
+
+/// Whether a hook's entry leaves it on (`slack: false` and `enabled: false` turn it off).
+fn enabled(value: &Value) -> bool {
+    match &value.kind {
+        ValueKind::Bool(on) => *on,
+        _ => value
+            .as_map()
+            .and_then(|map| map.get("enabled"))
+            .and_then(Value::as_bool)
+            .unwrap_or(true),
+    }
 }
 
 /// Whether a hook's settings say `required: true`.

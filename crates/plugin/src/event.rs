@@ -38,6 +38,25 @@ pub struct Event {
     pub metadata: serde_json::Map<String, serde_json::Value>,
     /// For `*.error` events: what went wrong and where.
     pub error: Option<EventError>,
+    /// The JSON line, made once for every hook that writes it (see [`Event::json_line`]).
+    #[serde(skip)]
+    json: JsonLine,
+}
+
+/// An event's JSON text, computed on first use; never part of comparisons.
+#[derive(Clone, Default)]
+struct JsonLine(std::sync::OnceLock<String>);
+
+impl PartialEq for JsonLine {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl std::fmt::Debug for JsonLine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("JsonLine")
+    }
 }
 
 impl Event {
@@ -54,7 +73,19 @@ impl Event {
             action: None,
             metadata: serde_json::Map::new(),
             error: None,
+            json: JsonLine::default(),
         }
+    }
+
+    /// The event as one JSON object and a newline, as the event log and the command hook
+    /// write it. Made once per event and shared, so it must not be called before the event
+    /// is complete (hooks get events that are).
+    pub fn json_line(&self) -> &str {
+        self.json.0.get_or_init(|| {
+            let mut line = serde_json::to_string(self).unwrap_or_default();
+            line.push('\n');
+            line
+        })
     }
 }
 
@@ -128,6 +159,15 @@ mod tests {
         assert_eq!(timestamp(leap), "2024-02-29T13:45:07.250Z");
         let end_of_century = UNIX_EPOCH + Duration::from_secs(4_102_444_799);
         assert_eq!(timestamp(end_of_century), "2099-12-31T23:59:59.000Z");
+    }
+
+    #[test]
+    fn the_json_line_is_the_serialized_event() {
+        let event = Event::new("r1", 1, "generation.start");
+        let line = event.json_line();
+        assert!(line.ends_with("}\n"));
+        let back: Event = serde_json::from_str(line).unwrap_or_else(|_| Event::new("", 0, ""));
+        assert_eq!(back, event);
     }
 
     #[test]

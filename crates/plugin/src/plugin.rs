@@ -225,7 +225,8 @@ pub struct HookDelivery {
     pub batch_size: usize,
     /// Longest wait for a batch to fill.
     pub batch_wait: std::time::Duration,
-    /// How long the end of the run waits for it to take what is queued and close.
+    /// How long it may take, at the end of the run, to handle what is queued and close. The
+    /// run waits once for all its hooks: the longest of their flush timeouts, at least 10 s.
     pub flush_timeout: std::time::Duration,
 }
 
