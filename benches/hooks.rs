@@ -58,9 +58,23 @@ fn hooks(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("generate_2000_flowgroups");
     group.sample_size(10);
-    group.measurement_time(Duration::from_secs(20));
+    group.measurement_time(Duration::from_secs(8));
     group.throughput(Throughput::Elements(FLOWGROUPS as u64));
-    for (name, extra) in [("no_hooks", vec!["--no-hooks"]), ("every_hook", vec![])] {
+    let all_but = |kept: &str| -> Vec<String> {
+        ["event_log", "logging", "metrics", "slack", "sink"]
+            .iter()
+            .filter(|h| **h != kept)
+            .flat_map(|h| ["--hook".to_owned(), format!("{h}=off")])
+            .collect()
+    };
+    let variants: Vec<(&str, Vec<String>)> = vec![
+        ("no_hooks", vec!["--no-hooks".to_owned()]),
+        ("event_log_only", all_but("event_log")),
+        ("slack_only", all_but("slack")),
+        ("every_hook", Vec::new()),
+    ];
+    for (name, extra) in variants {
+        let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
         group.bench_with_input(BenchmarkId::from_parameter(name), &extra, |b, extra| {
             b.iter(|| {
                 let code = generate(&project, &output, extra);

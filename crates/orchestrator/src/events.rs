@@ -8,7 +8,9 @@
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::future::Future;
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Waker};
 use std::time::Duration;
 
 use lhp_bus::{async_trait, Bus, Handler, HandlerError, SubscriberStats, Subscription};
@@ -125,14 +127,22 @@ impl Publisher {
         if !self.is_on() {
             return;
         }
-        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        let mut event = Event::new(self.run_id.clone(), inner.next, kind);
+        // Made outside the lock: generator threads only queue up for the number.
+        let mut event = Event::new(self.run_id.clone(), 0, kind);
         fill(&mut event);
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        event.seq = inner.next;
         match &mut inner.sink {
             Sink::Buffer(buffer) => buffer.push(event),
             Sink::Live(live) => {
+                // Most publishes find room at once: one poll, without entering the runtime.
                 // Only a closed bus refuses, and it closes only in `finish`.
-                let _ = live.runtime.block_on(live.bus.publish(event));
+                let mut publish = std::pin::pin!(live.bus.publish(event));
+                let mut context = Context::from_waker(Waker::noop());
+                if publish.as_mut().poll(&mut context).is_pending() {
+                    // A lossless hook's queue is full: wait for room.
+                    let _ = live.runtime.block_on(publish);
+                }
             }
             Sink::Off => return,
         }
