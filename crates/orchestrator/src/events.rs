@@ -6,9 +6,9 @@
 //! come first, and a hook's settings need the environment's tokens), then publishes the
 //! buffer in order when [`Publisher::attach`] starts them.
 
+use std::future::Future;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Waker};
 use std::time::Duration;
