@@ -15,14 +15,11 @@ use lhp_plugin::{async_trait, Event, Hook, HookDelivery, HookError};
 use tokio::io::AsyncWriteExt;
 use tokio::process::{Child, ChildStdin, Command};
 
-use crate::config::{Entry, HookOptions, Problems};
+use crate::config::{common_hook_methods, Common, Entry, HookOptions, Problems};
 
 /// Feeds events to an external program.
 pub struct CommandHook {
-    name: String,
-    events: Vec<String>,
-    delivery: HookDelivery,
-    required: bool,
+    common: Common,
     argv: Vec<String>,
     dir: PathBuf,
     state: tokio::sync::Mutex<State>,
@@ -39,10 +36,7 @@ impl CommandHook {
     /// A hook running `argv` in `dir`.
     pub fn new(name: &str, argv: Vec<String>, dir: PathBuf) -> Self {
         Self {
-            name: name.to_owned(),
-            events: vec!["*".to_owned()],
-            delivery: HookDelivery::default(),
-            required: false,
+            common: Common::new(name, vec!["*".to_owned()], HookDelivery::default()),
             argv,
             dir,
             state: tokio::sync::Mutex::new(State::NotStarted),
@@ -77,9 +71,7 @@ impl CommandHook {
             return None;
         }
         let mut hook = Self::new(&entry.name, argv, options.root.clone());
-        hook.events.clone_from(&entry.events);
-        hook.delivery = entry.delivery;
-        hook.required = entry.required;
+        hook.common.apply(entry);
         Some(hook)
     }
 
@@ -118,13 +110,7 @@ fn stderr_as_stdio() -> Stdio {
 
 #[async_trait]
 impl Hook for CommandHook {
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    fn events(&self) -> Vec<String> {
-        self.events.clone()
-    }
+    common_hook_methods!();
 
     async fn handle(&self, events: &[Arc<Event>]) -> Result<(), HookError> {
         let mut state = self.state.lock().await;
@@ -168,10 +154,7 @@ impl Hook for CommandHook {
                 let (mut child, stdin) = *running;
                 // End of input: the program knows the run is over.
                 drop(stdin);
-                let budget = self
-                    .delivery
-                    .flush_timeout
-                    .saturating_sub(std::time::Duration::from_millis(250));
+                let budget = self.common.close_budget();
                 match tokio::time::timeout(budget, child.wait()).await {
                     Ok(Ok(status)) if status.success() => Ok(()),
                     Ok(Ok(status)) => Err(format!("`{}` failed ({status})", self.argv[0]).into()),
@@ -187,14 +170,6 @@ impl Hook for CommandHook {
                 }
             }
         }
-    }
-
-    fn delivery(&self) -> HookDelivery {
-        self.delivery
-    }
-
-    fn required(&self) -> bool {
-        self.required
     }
 }
 

@@ -67,6 +67,69 @@ pub struct HookOptions {
     pub on: Vec<String>,
 }
 
+/// What every built-in hook has: its name, the events it takes, its queue, and whether the
+/// run fails with it.
+#[derive(Debug, Clone)]
+pub(crate) struct Common {
+    pub(crate) name: String,
+    pub(crate) events: Vec<String>,
+    pub(crate) delivery: HookDelivery,
+    pub(crate) required: bool,
+}
+
+impl Common {
+    /// A hook named `name` taking `events` through `delivery`, not required.
+    pub(crate) fn new(name: &str, events: Vec<String>, delivery: HookDelivery) -> Self {
+        Self {
+            name: name.to_owned(),
+            events,
+            delivery,
+            required: false,
+        }
+    }
+
+    /// How long `close` may take: the flush deadline, less a little for the bus to take
+    /// the report.
+    pub(crate) fn close_budget(&self) -> Duration {
+        self.delivery
+            .flush_timeout
+            .saturating_sub(Duration::from_millis(250))
+    }
+
+    /// Takes an entry's shared settings; its `events` only when it gives them, so that the
+    /// hook's own default stays.
+    pub(crate) fn apply(&mut self, entry: &Entry<'_>) {
+        self.name.clone_from(&entry.name);
+        if entry.events_given {
+            self.events.clone_from(&entry.events);
+        }
+        self.delivery = entry.delivery;
+        self.required = entry.required;
+    }
+}
+
+/// The [`lhp_plugin::Hook`] methods every built-in hook answers from its `common` field.
+macro_rules! common_hook_methods {
+    () => {
+        fn name(&self) -> &str {
+            &self.common.name
+        }
+
+        fn events(&self) -> Vec<String> {
+            self.common.events.clone()
+        }
+
+        fn delivery(&self) -> lhp_plugin::HookDelivery {
+            self.common.delivery
+        }
+
+        fn required(&self) -> bool {
+            self.common.required
+        }
+    };
+}
+pub(crate) use common_hook_methods;
+
 /// One hook's entry, after the common settings were read.
 pub(crate) struct Entry<'a> {
     pub(crate) name: String,

@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 
 use lhp_plugin::{async_trait, Event, Hook, HookDelivery, HookError};
 
-use crate::config::{parse_size, Entry, HookOptions, Problems};
+use crate::config::{common_hook_methods, parse_size, Common, Entry, HookOptions, Problems};
 
 /// The log's default place, under the project root.
 pub const DEFAULT_PATH: &str = ".lhp/events.jsonl";
@@ -25,10 +25,7 @@ pub const DEFAULT_KEEP: u32 = 5;
 
 /// Appends events to a JSON-lines file with size-based rotation.
 pub struct EventLogHook {
-    name: String,
-    events: Vec<String>,
-    delivery: HookDelivery,
-    required: bool,
+    common: Common,
     path: PathBuf,
     max_bytes: u64,
     keep: u32,
@@ -39,10 +36,7 @@ impl EventLogHook {
     /// A log at `path`, rotated past `max_bytes`, keeping `keep` old files.
     pub fn new(path: PathBuf, max_bytes: u64, keep: u32) -> Self {
         Self {
-            name: "event_log".to_owned(),
-            events: vec!["*".to_owned()],
-            delivery: HookDelivery::default(),
-            required: false,
+            common: Common::new("event_log", vec!["*".to_owned()], HookDelivery::default()),
             path,
             max_bytes: max_bytes.max(1),
             keep,
@@ -82,10 +76,7 @@ impl EventLogHook {
             .number(entry.map, "keep", 0..=1000)
             .map_or(DEFAULT_KEEP, |k| k as u32);
         let mut hook = Self::new(options.root.join(path), max_bytes, keep);
-        hook.name.clone_from(&entry.name);
-        hook.events.clone_from(&entry.events);
-        hook.delivery = entry.delivery;
-        hook.required = entry.required;
+        hook.common.apply(entry);
         Some(hook)
     }
 
@@ -154,13 +145,7 @@ impl EventLogHook {
 
 #[async_trait]
 impl Hook for EventLogHook {
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    fn events(&self) -> Vec<String> {
-        self.events.clone()
-    }
+    common_hook_methods!();
 
     async fn handle(&self, events: &[Arc<Event>]) -> Result<(), HookError> {
         let mut bytes = Vec::with_capacity(events.len() * 256);
@@ -178,14 +163,6 @@ impl Hook for EventLogHook {
                 .map_err(|error| format!("cannot sync {}: {error}", self.path.display()))?;
         }
         Ok(())
-    }
-
-    fn delivery(&self) -> HookDelivery {
-        self.delivery
-    }
-
-    fn required(&self) -> bool {
-        self.required
     }
 }
 

@@ -13,7 +13,7 @@ use lhp_plugin::{async_trait, Event, Hook, HookDelivery, HookError};
 use tracing::Level;
 use tracing_subscriber::filter::LevelFilter;
 
-use crate::config::{Entry, HookOptions, Problems};
+use crate::config::{common_hook_methods, Common, Entry, HookOptions, Problems};
 
 /// How log lines look.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -27,10 +27,7 @@ pub enum LogFormat {
 
 /// Writes events as log lines.
 pub struct LoggingHook {
-    name: String,
-    events: Vec<String>,
-    delivery: HookDelivery,
-    required: bool,
+    common: Common,
     threshold: LevelFilter,
     dispatch: tracing::Dispatch,
 }
@@ -201,10 +198,7 @@ impl LoggingHook {
             ),
         };
         Some(Self {
-            name: name.to_owned(),
-            events,
-            delivery: HookDelivery::default(),
-            required: false,
+            common: Common::new(name, events, HookDelivery::default()),
             threshold,
             dispatch,
         })
@@ -246,8 +240,7 @@ impl LoggingHook {
             events_at(threshold)
         };
         let mut hook = Self::new(&entry.name, events, format, threshold, options.color)?;
-        hook.delivery = entry.delivery;
-        hook.required = entry.required;
+        hook.common.apply(entry);
         Some(hook)
     }
 
@@ -294,27 +287,13 @@ impl LoggingHook {
 
 #[async_trait]
 impl Hook for LoggingHook {
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    fn events(&self) -> Vec<String> {
-        self.events.clone()
-    }
+    common_hook_methods!();
 
     async fn handle(&self, events: &[Arc<Event>]) -> Result<(), HookError> {
         for event in events {
             self.log(event);
         }
         Ok(())
-    }
-
-    fn delivery(&self) -> HookDelivery {
-        self.delivery
-    }
-
-    fn required(&self) -> bool {
-        self.required
     }
 }
 

@@ -19,7 +19,7 @@ use lhp_plugin::{async_trait, Event, Hook, HookDelivery, HookError};
 use metrics::{Counter, Histogram};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusRecorder};
 
-use crate::config::{Entry, HookOptions, Problems};
+use crate::config::{common_hook_methods, Common, Entry, HookOptions, Problems};
 use crate::http::{send, Outcome, SecretUrl};
 
 /// The default file, under the project root.
@@ -32,10 +32,7 @@ const BUCKETS: [f64; 12] = [
 
 /// Counts what a run did and exposes it for Prometheus.
 pub struct MetricsHook {
-    name: String,
-    events: Vec<String>,
-    delivery: HookDelivery,
-    required: bool,
+    common: Common,
     path: PathBuf,
     pushgateway: Option<(SecretUrl, String)>,
     timeout: Duration,
@@ -74,10 +71,7 @@ impl MetricsHook {
             Err(_) => PrometheusBuilder::new(),
         };
         Self {
-            name: "metrics".to_owned(),
-            events: vec!["*".to_owned()],
-            delivery: HookDelivery::default(),
-            required: false,
+            common: Common::new("metrics", vec!["*".to_owned()], HookDelivery::default()),
             path,
             pushgateway,
             timeout,
@@ -118,10 +112,7 @@ impl MetricsHook {
             .number(entry.map, "timeout", 1..=300)
             .map_or(Duration::from_secs(5), Duration::from_secs);
         let mut hook = Self::new(options.root.join(path), pushgateway, timeout);
-        hook.name.clone_from(&entry.name);
-        hook.events.clone_from(&entry.events);
-        hook.delivery = entry.delivery;
-        hook.required = entry.required;
+        hook.common.apply(entry);
         Some(hook)
     }
 
@@ -260,13 +251,7 @@ impl MetricsHook {
 
 #[async_trait]
 impl Hook for MetricsHook {
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    fn events(&self) -> Vec<String> {
-        self.events.clone()
-    }
+    common_hook_methods!();
 
     async fn handle(&self, events: &[Arc<Event>]) -> Result<(), HookError> {
         let mut handles = self.handles.lock().unwrap_or_else(|e| e.into_inner());
@@ -282,10 +267,11 @@ impl Hook for MetricsHook {
         let text = self.render();
         let path = self.path.clone();
         let file_text = text.clone();
-        let written =
-            tokio::task::spawn_blocking(move || write_aside_then_rename(&path, &file_text))
-                .await
-                .map_err(|e| format!("cannot write the metrics file: {e}"))?;
+        let written = tokio::task::spawn_blocking(move || {
+            lhp_plugin::fs::write_atomically(&path, file_text.as_bytes())
+        })
+        .await
+        .map_err(|e| format!("cannot write the metrics file: {e}"))?;
         written.map_err(|e| format!("cannot write {}: {e}", self.path.display()))?;
         if let Some((url, job)) = &self.pushgateway {
             let target = url.join(&format!("metrics/job/{job}"));
@@ -311,37 +297,6 @@ impl Hook for MetricsHook {
         }
         Ok(())
     }
-
-    fn delivery(&self) -> HookDelivery {
-        self.delivery
-    }
-
-    fn required(&self) -> bool {
-        self.required
-    }
-}
-
-/// Writes `text` next to `path` and renames it into place, so that a collector never reads a
-/// half-written file.
-fn write_aside_then_rename(path: &std::path::Path, text: &str) -> std::io::Result<()> {
-    use std::io::Write as _;
-    let parent = path.parent().unwrap_or(std::path::Path::new("."));
-    std::fs::create_dir_all(parent)?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let aside = parent.join(format!(".{name}.{}.tmp", std::process::id()));
-    let result = std::fs::File::create(&aside)
-        .and_then(|mut file| {
-            file.write_all(text.as_bytes())
-                .and_then(|()| file.sync_all())
-        })
-        .and_then(|()| std::fs::rename(&aside, path));
-    if result.is_err() {
-        let _ = std::fs::remove_file(&aside);
-    }
-    result
 }
 
 #[cfg(test)]

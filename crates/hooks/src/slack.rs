@@ -20,7 +20,7 @@ use lhp_plugin::{async_trait, Event, EventError, Hook, HookDelivery, HookError};
 use serde_json::{json, Value as Json};
 use tokio::time::Instant;
 
-use crate::config::{Entry, HookOptions, Problems};
+use crate::config::{common_hook_methods, Common, Entry, HookOptions, Problems};
 use crate::http::{send, Outcome, SecretUrl};
 
 /// When messages are sent.
@@ -41,10 +41,7 @@ const MAX_BACKOFF: Duration = Duration::from_secs(4);
 
 /// Sends run summaries or events to a Slack incoming webhook.
 pub struct SlackHook {
-    name: String,
-    events: Vec<String>,
-    delivery: HookDelivery,
-    required: bool,
+    common: Common,
     url: SecretUrl,
     mode: SlackMode,
     timeout: Duration,
@@ -81,10 +78,7 @@ impl SlackHook {
             ..HookDelivery::default()
         };
         Self {
-            name: "slack".to_owned(),
-            events: default_events(mode),
-            delivery,
-            required: false,
+            common: Common::new("slack", default_events(mode), delivery),
             url,
             mode,
             timeout: Duration::from_secs(5),
@@ -157,12 +151,7 @@ impl SlackHook {
             .unwrap_or_else(|| options.project.clone());
         let mut hook =
             Self::new(url, mode, &title, &options.env).with_limits(timeout, retries, min_interval);
-        hook.name.clone_from(&entry.name);
-        if entry.events_given {
-            hook.events.clone_from(&entry.events);
-        }
-        hook.delivery = entry.delivery;
-        hook.required = entry.required;
+        hook.common.apply(entry);
         Some(hook)
     }
 
@@ -392,13 +381,7 @@ fn failure_line(place: &str, error: &EventError) -> String {
 
 #[async_trait]
 impl Hook for SlackHook {
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    fn events(&self) -> Vec<String> {
-        self.events.clone()
-    }
+    common_hook_methods!();
 
     async fn handle(&self, events: &[Arc<Event>]) -> Result<(), HookError> {
         match self.mode {
@@ -430,11 +413,7 @@ impl Hook for SlackHook {
         }) else {
             return Ok(());
         };
-        // Leaves a little of the flush deadline for the bus to take the report.
-        let budget = self
-            .delivery
-            .flush_timeout
-            .saturating_sub(Duration::from_millis(250));
+        let budget = self.common.close_budget();
         match tokio::time::timeout(budget, self.post(&message)).await {
             Ok(result) => result.map_err(Into::into),
             Err(_) => Err(format!(
@@ -443,14 +422,6 @@ impl Hook for SlackHook {
             )
             .into()),
         }
-    }
-
-    fn delivery(&self) -> HookDelivery {
-        self.delivery
-    }
-
-    fn required(&self) -> bool {
-        self.required
     }
 }
 

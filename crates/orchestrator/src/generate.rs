@@ -3,7 +3,6 @@
 //! result (atomic writes, unchanged files left alone, stale generated files removed).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -778,24 +777,7 @@ pub fn write_output(
     Ok(report)
 }
 
-/// Writes `path` whole or not at all: a temporary file beside it (its directory created),
-/// synced, then renamed over it.
-pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let parent = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(parent)?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let temporary = parent.join(format!(".{name}.lhp-{}.tmp", std::process::id()));
-    let result = std::fs::File::create(&temporary)
-        .and_then(|mut f| f.write_all(bytes).and_then(|()| f.sync_all()))
-        .and_then(|()| std::fs::rename(&temporary, path));
-    if result.is_err() {
-        let _ = std::fs::remove_file(&temporary);
-    }
-    result
-}
+pub(crate) use lhp_plugin::fs::write_atomically;
 
 /// Removes generated files under `at` that are not in `keep`, then directories left empty.
 fn remove_stale(

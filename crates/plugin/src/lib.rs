@@ -12,6 +12,7 @@
 
 pub mod action;
 pub mod event;
+pub mod fs;
 pub mod generate;
 pub mod plugin;
 pub mod protocol;
