@@ -159,6 +159,21 @@ fn assert_well_formed(events: &[Value]) {
             );
         }
     }
+    // A flowgroup's events are one block: nothing of another flowgroup comes between its
+    // start and its end.
+    for start in position(&|e| kind(e) == "flowgroup.start") {
+        let key = scope(&events[start], "flowgroup");
+        let block = events[start..]
+            .iter()
+            .take_while(|e| scope(e, "flowgroup") == key)
+            .count();
+        let end = &events[start + block - 1];
+        assert!(
+            matches!(kind(end), "flowgroup.end" | "flowgroup.error"),
+            "flowgroup {key:?} is interrupted at seq {}",
+            start + block + 1
+        );
+    }
     let last_pipeline = position(&|e| kind(e).starts_with("pipeline."))
         .last()
         .copied();

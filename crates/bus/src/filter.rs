@@ -198,6 +198,14 @@ impl<E: 'static> Filter<E> {
     }
 }
 
+impl<E: 'static> Filter<E> {
+    /// Whether an event of `kind` can pass: its kind matches, and a predicate (if any) is
+    /// assumed to hold. Lets a publisher skip making events that nobody would receive.
+    pub fn may_pass_kind(&self, kind: &str) -> bool {
+        self.patterns.is_empty() || self.patterns.iter().any(|p| p.matches(kind))
+    }
+}
+
 impl<E: Event> Filter<E> {
     /// Whether `event` passes this filter.
     pub fn matches(&self, event: &E) -> bool {
@@ -239,6 +247,19 @@ mod tests {
         assert!(!matches("table.?pdated", "table.pdated"));
         assert!(matches("*.*", "a.b"));
         assert!(!matches("*.*", "ab"));
+    }
+
+    #[test]
+    fn may_pass_kind_answers_for_kinds_alone() {
+        let kinds: Filter<String> = Filter::kinds(["action.*", "*.error"]).unwrap();
+        assert!(kinds.may_pass_kind("action.end"));
+        assert!(kinds.may_pass_kind("pipeline.error"));
+        assert!(!kinds.may_pass_kind("pipeline.end"));
+        // A predicate cannot be asked without an event: the kind alone decides.
+        let narrowed = kinds.and(|_: &String| false);
+        assert!(narrowed.may_pass_kind("action.end"));
+        assert!(!narrowed.may_pass_kind("flowgroup.start"));
+        assert!(Filter::<String>::all().may_pass_kind("anything.at.all"));
     }
 
     #[test]

@@ -9,11 +9,11 @@
 use std::future::Future;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::task::{Context, Waker};
 use std::time::Duration;
 
-use lhp_bus::{async_trait, Bus, Handler, HandlerError, SubscriberStats, Subscription};
+use lhp_bus::{async_trait, Bus, Filter, Handler, HandlerError, SubscriberStats, Subscription};
 use lhp_plugin::{Event, EventError, Hook, Sources, Span};
 
 /// The shortest wait for hooks at the end of a run; a hook asking for longer
@@ -40,6 +40,8 @@ pub struct Publisher {
     on: AtomicBool,
     /// Held while publishing, so that `seq` is publish order.
     inner: Mutex<Inner>,
+    /// The attached hooks' filters: events none of them takes are not made.
+    filters: OnceLock<Vec<Filter<Event>>>,
 }
 
 struct Inner {
@@ -108,6 +110,7 @@ impl Publisher {
             run_id: new_run_id(),
             on: AtomicBool::new(true),
             inner: Mutex::new(Inner { next: 1, sink }),
+            filters: OnceLock::new(),
         }
     }
 
@@ -121,32 +124,64 @@ impl Publisher {
         self.on.load(Ordering::Relaxed)
     }
 
+    /// Whether an event of `kind` would reach a hook (or be buffered for one): the cheap
+    /// question to ask before making it.
+    pub fn wants(&self, kind: &str) -> bool {
+        self.is_on()
+            && self
+                .filters
+                .get()
+                .is_none_or(|filters| filters.iter().any(|f| f.may_pass_kind(kind)))
+    }
+
     /// Publishes an event of `kind`; `fill` sets its fields. Waits while a lossless hook's
     /// queue is full.
     pub fn emit(&self, kind: &str, fill: impl FnOnce(&mut Event)) {
-        if !self.is_on() {
-            return;
+        if let Some(event) = self.make(kind, fill) {
+            self.publish(vec![event]);
         }
-        // Made outside the lock: generator threads only queue up for the number.
+    }
+
+    /// Makes an event of `kind` to publish later with others ([`Publisher::publish`]), or
+    /// `None` when no hook would receive it. It is stamped now, numbered when published.
+    pub fn make(&self, kind: &str, fill: impl FnOnce(&mut Event)) -> Option<Event> {
+        if !self.wants(kind) {
+            return None;
+        }
         let mut event = Event::new(self.run_id.clone(), 0, kind);
         fill(&mut event);
+        Some(event)
+    }
+
+    /// Numbers `events` in order and publishes them together: one lock and one pass over
+    /// the hooks' queues for a whole flowgroup rather than one per event. Waits while a
+    /// lossless hook's queue is full.
+    pub fn publish(&self, mut events: Vec<Event>) {
+        if events.is_empty() || !self.is_on() {
+            return;
+        }
         let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        event.seq = inner.next;
+        if matches!(inner.sink, Sink::Off) {
+            return;
+        }
+        for event in &mut events {
+            event.seq = inner.next;
+            inner.next += 1;
+        }
         match &mut inner.sink {
-            Sink::Buffer(buffer) => buffer.push(event),
+            Sink::Buffer(buffer) => buffer.append(&mut events),
             Sink::Live(live) => {
                 // Most publishes find room at once: one poll, without entering the runtime.
                 // Only a closed bus refuses, and it closes only in `finish`.
-                let mut publish = std::pin::pin!(live.bus.publish(event));
+                let mut publish = std::pin::pin!(live.bus.publish_many(events));
                 let mut context = Context::from_waker(Waker::noop());
                 if publish.as_mut().poll(&mut context).is_pending() {
                     // A lossless hook's queue is full: wait for room.
                     let _ = live.runtime.block_on(publish);
                 }
             }
-            Sink::Off => return,
+            Sink::Off => {}
         }
-        inner.next += 1;
     }
 
     /// Starts `hooks` as subscribers and publishes what was buffered. With no hooks the
@@ -185,6 +220,7 @@ impl Publisher {
         let mut subscriptions = Vec::new();
         let mut names = Vec::new();
         let mut flush = FLUSH_DEADLINE;
+        let mut filters = Vec::new();
         {
             let _guard = runtime.enter();
             for hook in hooks {
@@ -204,6 +240,9 @@ impl Publisher {
                     .and_then(|builder| builder.spawn(HookHandler(Arc::clone(hook))));
                 match subscribed {
                     Ok(subscription) => {
+                        if let Ok(filter) = Filter::kinds(hook.events()) {
+                            filters.push(filter);
+                        }
                         subscriptions.push(subscription);
                         names.push((hook.name().to_owned(), hook.required()));
                         flush = flush.max(delivery.flush_timeout);
@@ -218,6 +257,7 @@ impl Publisher {
             self.on.store(false, Ordering::Relaxed);
             return problems;
         }
+        let _ = self.filters.set(filters);
         let live = Live {
             runtime,
             bus,
@@ -349,6 +389,59 @@ mod tests {
                 (1, "validation.start".to_owned()),
                 (2, "validation.end".to_owned()),
                 (3, "generation.end".to_owned())
+            ]
+        );
+    }
+
+    /// A hook taking only the kinds it is given.
+    struct Only(Vec<String>, Arc<Mutex<Vec<(u64, String)>>>);
+
+    #[async_trait]
+    impl Hook for Only {
+        fn name(&self) -> &str {
+            "only"
+        }
+        fn events(&self) -> Vec<String> {
+            self.0.clone()
+        }
+        async fn handle(&self, events: &[Arc<Event>]) -> Result<(), HookError> {
+            let mut seen = self.1.lock().unwrap_or_else(|e| e.into_inner());
+            seen.extend(events.iter().map(|e| (e.seq, e.kind.clone())));
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn batches_are_numbered_in_order_and_unwanted_kinds_are_not_made() {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let publisher = Publisher::new();
+        // Before hooks attach every kind is wanted: it is buffered for whoever comes.
+        assert!(publisher.wants("action.start"));
+        let hook: Arc<dyn Hook> = Arc::new(Only(
+            vec!["flowgroup.*".into(), "*.error".into()],
+            Arc::clone(&seen),
+        ));
+        assert!(publisher.attach(&[hook]).is_empty());
+        assert!(publisher.wants("flowgroup.start"));
+        assert!(publisher.wants("action.error"));
+        assert!(!publisher.wants("action.start"));
+        assert!(publisher.make("action.start", |_| {}).is_none());
+        let batch: Vec<Event> = ["flowgroup.start", "action.error", "flowgroup.end"]
+            .into_iter()
+            .filter_map(|kind| publisher.make(kind, |_| {}))
+            .collect();
+        publisher.publish(batch);
+        publisher.emit("flowgroup.start", |_| {});
+        publisher.publish(Vec::new());
+        assert!(publisher.finish().iter().all(|r| !r.failed()));
+        let seen = seen.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        assert_eq!(
+            seen,
+            vec![
+                (1, "flowgroup.start".to_owned()),
+                (2, "action.error".to_owned()),
+                (3, "flowgroup.end".to_owned()),
+                (4, "flowgroup.start".to_owned())
             ]
         );
     }

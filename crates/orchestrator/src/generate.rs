@@ -93,10 +93,13 @@ pub fn generate(
                     shared: &shared,
                     flowgroup,
                 };
-                let started = steps.flowgroup_started(flowgroup);
+                // The flowgroup's events, published together when it ends.
+                let pending = Mutex::new(Vec::new());
+                let started = steps.flowgroup_started(flowgroup, &pending);
                 let observer = ActionSteps {
                     steps: &steps,
                     flowgroup,
+                    pending: &pending,
                 };
                 // A generator that panics fails its own flowgroup, not the run.
                 let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -121,7 +124,8 @@ pub fn generate(
                         ..Outcome::default()
                     }
                 });
-                steps.flowgroup_finished(flowgroup, &outcome, started);
+                let pending = pending.into_inner().unwrap_or_else(|e| e.into_inner());
+                steps.flowgroup_finished(flowgroup, &outcome, started, pending);
                 progress(
                     done.fetch_add(1, Ordering::Relaxed) + 1,
                     flowgroup,
@@ -258,7 +262,13 @@ impl<'a> Steps<'a> {
         )
     }
 
-    fn flowgroup_started(&self, flowgroup: &ResolvedFlowgroup) -> std::time::Instant {
+    /// Publishes `pipeline.start` if this is the pipeline's first flowgroup, and adds
+    /// `flowgroup.start` to the flowgroup's `pending` events.
+    fn flowgroup_started(
+        &self,
+        flowgroup: &ResolvedFlowgroup,
+        pending: &Mutex<Vec<lhp_plugin::Event>>,
+    ) -> std::time::Instant {
         let now = std::time::Instant::now();
         if !self.events.is_on() {
             return now;
@@ -266,7 +276,8 @@ impl<'a> Steps<'a> {
         let Some(step) = self.pipelines.get(flowgroup.pipeline()) else {
             return now;
         };
-        // Held across both events so that no flowgroup of the pipeline starts before it.
+        // Held while `pipeline.start` is published, so that no flowgroup of the pipeline
+        // is published before it.
         let mut step = step.lock().unwrap_or_else(|e| e.into_inner());
         if step.started.is_none() {
             step.started = Some(now);
@@ -277,21 +288,29 @@ impl<'a> Steps<'a> {
                     .insert("flowgroups".into(), step.remaining.into());
             });
         }
-        self.events.emit("flowgroup.start", |event| {
+        drop(step);
+        let start = self.events.make("flowgroup.start", |event| {
             event.pipeline = Some(flowgroup.pipeline().to_owned());
             event.flowgroup = Some(flowgroup.name().to_owned());
             event
                 .metadata
                 .insert("actions".into(), flowgroup.model.actions.len().into());
         });
+        pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend(start);
         now
     }
 
+    /// Publishes the flowgroup's `pending` events with its end, and the pipeline's end
+    /// after its last flowgroup.
     fn flowgroup_finished(
         &self,
         flowgroup: &ResolvedFlowgroup,
         outcome: &Outcome,
         started: std::time::Instant,
+        mut pending: Vec<lhp_plugin::Event>,
     ) {
         if !self.events.is_on() {
             return;
@@ -304,10 +323,10 @@ impl<'a> Steps<'a> {
             "flowgroup.end"
         };
         let Some(step) = self.pipelines.get(flowgroup.pipeline()) else {
+            self.events.publish(pending);
             return;
         };
-        let mut step = step.lock().unwrap_or_else(|e| e.into_inner());
-        self.events.emit(kind, |event| {
+        let end = self.events.make(kind, |event| {
             event.pipeline = Some(flowgroup.pipeline().to_owned());
             event.flowgroup = Some(flowgroup.name().to_owned());
             let metadata = &mut event.metadata;
@@ -335,6 +354,11 @@ impl<'a> Steps<'a> {
             metadata.insert("warnings".into(), outcome.warnings.len().into());
             event.error = first_error.clone();
         });
+        pending.extend(end);
+        // Held while publishing, so that the pipeline's end comes after all of its
+        // flowgroups.
+        let mut step = step.lock().unwrap_or_else(|e| e.into_inner());
+        self.events.publish(pending);
         step.remaining = step.remaining.saturating_sub(1);
         step.actions += flowgroup.model.actions.len();
         if first_error.is_some() {
@@ -367,13 +391,23 @@ fn millis(elapsed: std::time::Duration) -> f64 {
     (elapsed.as_micros() as f64) / 1000.0
 }
 
-/// Publishes `action.*` for one flowgroup.
+/// Makes `action.*` for one flowgroup, published with the flowgroup's end.
 struct ActionSteps<'a> {
     steps: &'a Steps<'a>,
     flowgroup: &'a ResolvedFlowgroup,
+    pending: &'a Mutex<Vec<lhp_plugin::Event>>,
 }
 
 impl ActionSteps<'_> {
+    fn keep(&self, event: Option<lhp_plugin::Event>) {
+        if let Some(event) = event {
+            self.pending
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(event);
+        }
+    }
+
     fn describe(&self, event: &mut lhp_plugin::Event, action: &Action) {
         event.pipeline = Some(self.flowgroup.pipeline().to_owned());
         event.flowgroup = Some(self.flowgroup.name().to_owned());
@@ -394,11 +428,11 @@ impl ActionSteps<'_> {
 
 impl Observer for ActionSteps<'_> {
     fn action_started(&self, action: &Action) {
-        if self.steps.events.is_on() {
-            self.steps
-                .events
-                .emit("action.start", |event| self.describe(event, action));
-        }
+        let start = self
+            .steps
+            .events
+            .make("action.start", |event| self.describe(event, action));
+        self.keep(start);
     }
 
     fn action_finished(
@@ -416,7 +450,7 @@ impl Observer for ActionSteps<'_> {
         } else {
             "action.end"
         };
-        self.steps.events.emit(kind, |event| {
+        let end = self.steps.events.make(kind, |event| {
             self.describe(event, action);
             if !provider.is_empty() {
                 event.metadata.insert("provider".into(), provider.into());
@@ -426,6 +460,7 @@ impl Observer for ActionSteps<'_> {
                 .insert("duration_ms".into(), millis(elapsed).into());
             event.error = error.map(|error| self.steps.error(error));
         });
+        self.keep(end);
     }
 }
 

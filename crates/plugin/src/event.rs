@@ -116,13 +116,35 @@ pub fn timestamp(time: SystemTime) -> String {
     let seconds = since.as_secs();
     let (days, rest) = (seconds / 86_400, seconds % 86_400);
     let (year, month, day) = civil_from_days(days as i64);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
-        rest / 3600,
-        rest % 3600 / 60,
-        rest % 60,
-        since.subsec_millis()
-    )
+    // Written digit by digit: every event is stamped, and `format!` was a visible share of
+    // making one.
+    let mut text = [0u8; 24];
+    let mut put = |at: usize, value: u64, width: usize| {
+        let mut value = value;
+        for slot in text[at..at + width].iter_mut().rev() {
+            *slot = b'0' + (value % 10) as u8;
+            value /= 10;
+        }
+    };
+    put(0, year.clamp(0, 9999) as u64, 4);
+    put(5, u64::from(month), 2);
+    put(8, u64::from(day), 2);
+    put(11, rest / 3600, 2);
+    put(14, rest % 3600 / 60, 2);
+    put(17, rest % 60, 2);
+    put(20, u64::from(since.subsec_millis()), 3);
+    for (at, separator) in [
+        (4, b'-'),
+        (7, b'-'),
+        (10, b'T'),
+        (13, b':'),
+        (16, b':'),
+        (19, b'.'),
+    ] {
+        text[at] = separator;
+    }
+    text[23] = b'Z';
+    text.iter().map(|&byte| char::from(byte)).collect()
 }
 
 /// The calendar date of a day count since 1970-01-01 (proleptic Gregorian), after
