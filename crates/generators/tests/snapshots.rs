@@ -443,3 +443,83 @@ fn materialized_views_from_sql_and_from_a_view() {
         &[]
     ));
 }
+
+#[test]
+fn every_data_test_type() {
+    insta::assert_snapshot!(generate(
+        &format!(
+            "{HEAD}{}",
+            r#"
+  - name: load_trips
+    type: load
+    source: {type: delta, catalog: main, schema: raw, table: trips}
+    target: v_trips
+  - name: counts
+    type: test
+    test_type: row_count
+    source: [main.raw.trips, main.silver.trips]
+    tolerance: 5
+    on_violation: warn
+  - name: unique_trip
+    type: test
+    test_type: uniqueness
+    source: main.silver.trips
+    columns: [trip_id, leg]
+    filter: "  is_current = true  "
+    target: dup_trips
+  - name: station_fk
+    type: test
+    test_type: referential_integrity
+    source: main.silver.trips
+    reference: main.silver.stations
+    source_columns: [start_station, city]
+    reference_columns: [station_id, city]
+    on_violation: drop
+  - name: complete
+    type: test
+    test_type: completeness
+    source: v_trips
+    required_columns: [trip_id, started_at]
+  - name: duration_range
+    type: test
+    test_type: range
+    source: main.silver.trips
+    column: minutes
+    min_value: 0
+    max_value: 1440.5
+    description: Trips last at most a day
+  - name: same_shape
+    type: test
+    test_type: schema_match
+    source: main.silver.trips
+    reference: main.raw.trips
+  - name: city_lookup
+    type: test
+    test_type: all_lookups_found
+    source: main.silver.trips
+    lookup_table: main.ref.cities
+    lookup_columns: [city]
+    lookup_result_columns: [city_name]
+  - name: positive_fares
+    type: test
+    test_type: custom_sql
+    sql: |
+      SELECT trip_id, fare
+
+        FROM main.silver.trips
+    expectations:
+      - {name: fare_positive, expression: "fare > 0"}
+      - {name: fare_sane, expression: "fare < 1000", on_violation: warn}
+  - name: rules
+    type: test
+    test_type: custom_expectations
+    source: main.silver.trips
+    on_violation: warn
+    expectations:
+      - {name: has_rider, expression: "rider_id IS NOT NULL", on_violation: drop}
+      - {name: has_bike, expression: "bike_id IS NOT NULL"}
+"#
+        ),
+        &[]
+    ));
+}
