@@ -62,7 +62,7 @@ fn generate_into(project: &Path, output: &Path, extra: &[&str]) -> Output {
     lhp_in(project, &args)
 }
 
-const PEDAL_FILES: [&str; 13] = [
+const PEDAL_FILES: [&str; 16] = [
     "pedal_bronze/custom_python_functions/__init__.py",
     "pedal_bronze/custom_python_functions/maintenance.py",
     "pedal_bronze/dock_feed_lisbon.py",
@@ -71,7 +71,10 @@ const PEDAL_FILES: [&str; 13] = [
     "pedal_bronze/rides.py",
     "pedal_bronze/stations.py",
     "pedal_bronze/weather.py",
+    "pedal_gold/custom_python_functions/__init__.py",
+    "pedal_gold/custom_python_functions/open_data_sink.py",
     "pedal_gold/daily_usage.py",
+    "pedal_gold/ride_exports.py",
     "pedal_silver/custom_python_functions/__init__.py",
     "pedal_silver/custom_python_functions/ride_features.py",
     "pedal_silver/rides_clean.py",
@@ -90,8 +93,8 @@ fn the_example_generates_one_module_per_flowgroup_and_each_compiles() {
         .collect();
     assert_eq!(names, PEDAL_FILES);
     assert!(
-        stderr(&out).contains("generated 9 flowgroup(s) of 3 pipeline(s)")
-            && stderr(&out).contains("13 file(s) written, 0 unchanged, 0 removed"),
+        stderr(&out).contains("generated 10 flowgroup(s) of 3 pipeline(s)")
+            && stderr(&out).contains("16 file(s) written, 0 unchanged, 0 removed"),
         "{}",
         stderr(&out)
     );
@@ -148,7 +151,7 @@ fn output_is_byte_identical_whatever_the_thread_count_and_reruns_change_nothing(
     let again = generate_into(&example(), one.path(), &["--jobs", "3"]);
     assert!(again.status.success(), "{}", stderr(&again));
     assert!(
-        stderr(&again).contains("0 file(s) written, 13 unchanged, 0 removed"),
+        stderr(&again).contains("0 file(s) written, 16 unchanged, 0 removed"),
         "{}",
         stderr(&again)
     );
@@ -213,7 +216,7 @@ fn a_pipeline_run_touches_only_that_pipeline() {
     let out = generate_into(&example(), out_dir.path(), &["--pipeline", "pedal_gold"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
-        stderr(&out).contains("generated 1 flowgroup(s) of 1 pipeline(s)"),
+        stderr(&out).contains("generated 2 flowgroup(s) of 1 pipeline(s)"),
         "{}",
         stderr(&out)
     );

@@ -20,6 +20,7 @@ pub mod load;
 pub mod module;
 pub mod py;
 pub mod pyfmt;
+pub mod sink;
 pub mod test_actions;
 pub mod transform;
 pub mod write;
@@ -65,6 +66,7 @@ pub fn register_builtins(registry: &mut Registry) -> Result<(), RegistryError> {
         .into_iter()
         .chain(transform::generators())
         .chain(write::generators())
+        .chain(sink::generators())
         .chain(test_actions::generators())
     {
         registry.register(generator)?;

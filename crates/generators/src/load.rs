@@ -673,7 +673,7 @@ impl Generator for CustomDatasource {
 }
 
 /// The name a data source class reports from `def name(cls): return "x"`.
-fn datasource_name(module: &str, class: &str) -> Option<String> {
+pub(crate) fn datasource_name(module: &str, class: &str) -> Option<String> {
     let start = module.find(&format!("class {class}"))?;
     let rest = &module[start..];
     let def = rest.find("def name(")?;

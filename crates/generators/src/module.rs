@@ -322,6 +322,26 @@ fn plugin_secrets(
     code: &str,
     context: &dyn GenerateContext,
 ) -> Result<String, GenerateError> {
+    code_secrets(code, context).map_err(|(scope, key)| {
+        GenerateError::new(
+            "LHP-PLUGIN-015",
+            format!(
+                "plugin `{plugin}` put secret ${{secret:{scope}/{key}}} inside a larger string in its code for action `{}`",
+                action.name.value
+            ),
+        )
+        .at(action.span())
+        .hint("a plugin can use a secret as a whole plain string value; lhp turns it into a dbutils.secrets.get call")
+    })
+}
+
+/// Python `code` with each secret placeholder that is a whole plain string literal turned
+/// into its `dbutils.secrets.get` call; the scope and key of a placeholder found anywhere
+/// else (inside a larger string) are the error.
+pub(crate) fn code_secrets(
+    code: &str,
+    context: &dyn GenerateContext,
+) -> Result<String, (String, String)> {
     const START: &str = "__SECRET_";
     let mut out = String::with_capacity(code.len());
     let mut rest = code;
@@ -361,17 +381,7 @@ fn plugin_secrets(
                 ));
                 rest = &following[1..];
             }
-            _ => {
-                return Err(GenerateError::new(
-                    "LHP-PLUGIN-015",
-                    format!(
-                        "plugin `{plugin}` put secret ${{secret:{scope}/{key}}} inside a larger string in its code for action `{}`",
-                        action.name.value
-                    ),
-                )
-                .at(action.span())
-                .hint("a plugin can use a secret as a whole plain string value; lhp turns it into a dbutils.secrets.get call"));
-            }
+            _ => return Err((scope, key)),
         }
     }
     out.push_str(rest);

@@ -523,3 +523,115 @@ fn every_data_test_type() {
         &[]
     ));
 }
+
+/// A flowgroup with a stream view `v_rides` and one sink write: `target` is its YAML.
+fn sink(target: &str, files: &[(&'static str, &'static str)]) -> String {
+    generate(
+        &format!(
+            "{HEAD}{}{target}",
+            r#"
+  - name: load_rides
+    type: load
+    readMode: stream
+    source: {type: delta, catalog: main, schema: raw, table: rides}
+    target: v_rides
+"#
+        ),
+        files,
+    )
+}
+
+#[test]
+fn delta_sink_to_a_table_with_metadata() {
+    insta::assert_snapshot!(sink(
+        r#"
+  - name: export_rides
+    type: write
+    source: [v_rides, {view: v_rides}]
+    operational_metadata: [_ts]
+    write_target:
+      type: sink
+      sink_type: delta
+      sink_name: rides_export
+      options: {tableName: main.export.rides, mergeSchema: "true"}
+"#,
+        &[]
+    ));
+}
+
+#[test]
+fn kafka_sink_with_a_secret_and_an_overridden_topic() {
+    insta::assert_snapshot!(sink(
+        r#"
+  - name: publish_rides
+    type: write
+    source: v_rides
+    description: Rides for the live map
+    write_target:
+      type: sink
+      sink_type: kafka
+      sink_name: rides_topic
+      bootstrap_servers: "broker-1:9092"
+      topic: rides
+      options:
+        topic: rides_v2
+        kafka.security.protocol: SASL_SSL
+        kafka.sasl.jaas.config: "__SECRET_ops_db_pw__"
+"#,
+        &[]
+    ));
+}
+
+#[test]
+fn custom_sink_copies_its_module() {
+    insta::assert_snapshot!(sink(
+        r#"
+  - name: push_rides
+    type: write
+    source: v_rides
+    write_target:
+      type: sink
+      sink_type: custom
+      sink_name: rides_api
+      module_path: py/api_sink.py
+      custom_sink_class: ApiSink
+      comment: "Rides to the partner API\nin batches"
+      options: {endpoint: "https://partner.example/rides", batch: 100}
+"#,
+        &[(
+            "py/api_sink.py",
+            "from pyspark.sql.datasource import DataSource\n\n\nclass ApiSink(DataSource):\n    @classmethod\n    def name(cls):\n        return \"partner_api\"\n"
+        )]
+    ));
+}
+
+#[test]
+fn foreachbatch_sinks_from_a_file_and_inline() {
+    insta::assert_snapshot!(sink(
+        r#"
+  - name: merge_rides
+    type: write
+    source: v_rides
+    write_target:
+      type: sink
+      sink_type: foreachbatch
+      sink_name: rides_merge
+      module_path: py/merge_rides.py
+  - name: audit_rides
+    type: write
+    source: v_rides
+    description: Count each micro-batch
+    write_target:
+      type: sink
+      sink_type: foreachbatch
+      sink_name: rides_audit
+      batch_handler: |
+        password = "__SECRET_ops_db_pw__"
+        print(batch_id, df.count())
+"#,
+        &[(
+            "py/merge_rides.py",
+            "df.createOrReplaceTempView(\"updates\")\n\ndf.sparkSession.sql(\"MERGE INTO main.s.rides t USING updates u ON t.id = u.id WHEN NOT MATCHED THEN INSERT *\")\n"
+        )]
+    ));
+}
