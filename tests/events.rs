@@ -227,14 +227,14 @@ fn every_hook_sees_the_example_run_and_the_log_holds_its_whole_sequence() {
     assert_well_formed(&events);
     let count = |name: &str| events.iter().filter(|e| kind(e) == name).count();
     assert_eq!((count("pipeline.start"), count("pipeline.end")), (3, 3));
-    assert_eq!((count("flowgroup.start"), count("flowgroup.end")), (10, 10));
+    assert_eq!((count("flowgroup.start"), count("flowgroup.end")), (11, 11));
     assert_eq!(count("action.start"), count("action.end"));
     assert!(count("action.end") >= 20);
-    assert_eq!(count("table.created"), 11);
+    assert_eq!(count("table.created"), 12);
     let end = events.last().expect("events");
     assert_eq!(end["metadata"]["success"], true);
-    assert_eq!(end["metadata"]["generated"], 10);
-    assert_eq!(end["metadata"]["written"], 16);
+    assert_eq!(end["metadata"]["generated"], 11);
+    assert_eq!(end["metadata"]["written"], 17);
     let written: BTreeSet<&str> = end["metadata"]["files_written"]
         .as_array()
         .expect("files_written")
@@ -271,7 +271,7 @@ fn every_hook_sees_the_example_run_and_the_log_holds_its_whole_sequence() {
         metrics.contains(r#"lhp_flowgroups_total{pipeline="pedal_bronze",outcome="ok"} 6"#),
         "{metrics}"
     );
-    assert!(metrics.contains("lhp_files_written_total 16"), "{metrics}");
+    assert!(metrics.contains("lhp_files_written_total 17"), "{metrics}");
     assert!(metrics.contains("lhp_run_success 1"), "{metrics}");
     let pushed = gateway.received();
     assert_eq!(pushed.len(), 1);

@@ -23,7 +23,7 @@ fn the_pedal_example_validates_for_dev_and_prod() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(out.status.success(), "{args:?}: {stderr}");
         assert!(
-            stderr.contains("10 flowgroup(s) in 3 pipeline(s) valid")
+            stderr.contains("11 flowgroup(s) in 3 pipeline(s) valid")
                 && stderr.contains("0 error(s), 0 warning(s)"),
             "{args:?}: {stderr}"
         );

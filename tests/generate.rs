@@ -62,7 +62,7 @@ fn generate_into(project: &Path, output: &Path, extra: &[&str]) -> Output {
     lhp_in(project, &args)
 }
 
-const PEDAL_FILES: [&str; 16] = [
+const PEDAL_FILES: [&str; 17] = [
     "pedal_bronze/custom_python_functions/__init__.py",
     "pedal_bronze/custom_python_functions/maintenance.py",
     "pedal_bronze/dock_feed_lisbon.py",
@@ -77,6 +77,7 @@ const PEDAL_FILES: [&str; 16] = [
     "pedal_gold/ride_exports.py",
     "pedal_silver/custom_python_functions/__init__.py",
     "pedal_silver/custom_python_functions/ride_features.py",
+    "pedal_silver/fleet_status.py",
     "pedal_silver/rides_clean.py",
     "pedal_silver/stations_dim.py",
 ];
@@ -93,8 +94,8 @@ fn the_example_generates_one_module_per_flowgroup_and_each_compiles() {
         .collect();
     assert_eq!(names, PEDAL_FILES);
     assert!(
-        stderr(&out).contains("generated 10 flowgroup(s) of 3 pipeline(s)")
-            && stderr(&out).contains("16 file(s) written, 0 unchanged, 0 removed"),
+        stderr(&out).contains("generated 11 flowgroup(s) of 3 pipeline(s)")
+            && stderr(&out).contains("17 file(s) written, 0 unchanged, 0 removed"),
         "{}",
         stderr(&out)
     );
@@ -151,7 +152,7 @@ fn output_is_byte_identical_whatever_the_thread_count_and_reruns_change_nothing(
     let again = generate_into(&example(), one.path(), &["--jobs", "3"]);
     assert!(again.status.success(), "{}", stderr(&again));
     assert!(
-        stderr(&again).contains("0 file(s) written, 16 unchanged, 0 removed"),
+        stderr(&again).contains("0 file(s) written, 17 unchanged, 0 removed"),
         "{}",
         stderr(&again)
     );

@@ -35,7 +35,7 @@ pub use crate::module::{
 };
 
 /// The embedded templates, by name.
-pub(crate) const TEMPLATES: [(&str, &str); 7] = [
+pub(crate) const TEMPLATES: [(&str, &str); 8] = [
     ("view.py.j2", include_str!("../templates/view.py.j2")),
     (
         "streaming_table.py.j2",
@@ -58,6 +58,10 @@ pub(crate) const TEMPLATES: [(&str, &str); 7] = [
         include_str!("../templates/materialized_view.py.j2"),
     ),
     ("module.py.j2", include_str!("../templates/module.py.j2")),
+    (
+        "quarantine.py.j2",
+        include_str!("../templates/quarantine.py.j2"),
+    ),
 ];
 
 /// Registers every built-in type, as a plugin registers its own.

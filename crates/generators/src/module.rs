@@ -138,11 +138,14 @@ pub fn generate_flowgroup_observed(
                     .map(|t| t.value.as_str())
                     .unwrap_or("");
                 let rule = format!("# {}", "-".repeat(76));
+                let what = if action.field("mode").and_then(Value::as_str) == Some("quarantine") {
+                    "Quarantine"
+                } else {
+                    "Expectations"
+                };
                 (
                     2,
-                    Some(format!(
-                        "{rule}\n# Expectations: {source} → {target}\n{rule}"
-                    )),
+                    Some(format!("{rule}\n# {what}: {source} → {target}\n{rule}")),
                 )
             }
             _ => (1, None),

@@ -6,7 +6,8 @@
 //!
 //! It understands the statements generators write (assignments, calls, decorators,
 //! `return`, `def`, comments). A statement it cannot read, one spanning several lines
-//! already, or one holding a multi-line string, is left exactly as written, so the worst
+//! already, or one holding a multi-line string, is left exactly as written (as is everything
+//! between `# fmt: off` and `# fmt: on`), so the worst
 //! case is text that is not reflowed, never text that changes meaning.
 
 /// The formatter's line length.
@@ -69,6 +70,21 @@ fn split_statements(source: &str) -> Vec<Statement> {
         if line.trim().is_empty() {
             statements.push(Statement::Blank);
             at += 1;
+            continue;
+        }
+        // Code laid out by hand between `# fmt: off` and `# fmt: on` stays as it is, as the
+        // formatter leaves it.
+        if line.trim() == "# fmt: off" {
+            let mut group = Vec::new();
+            while at < lines.len() {
+                let kept = lines[at].trim_end();
+                group.push(kept.to_owned());
+                at += 1;
+                if kept.trim() == "# fmt: on" {
+                    break;
+                }
+            }
+            statements.push(Statement::Verbatim(group));
             continue;
         }
         let mut state = ScanState::default();
@@ -457,6 +473,18 @@ fn layout(
             );
         }
     }
+    // A single long value after `=` or `return` goes in parentheses, when that makes it fit.
+    if chained_ok && expression.len() == 1 {
+        let inner = format!("{deeper}{}", expression[0].text);
+        if width(&inner) <= WIDTH {
+            return vec![
+                format!("{indent}{prefix}("),
+                inner,
+                format!("{indent}){suffix}"),
+            ];
+        }
+        return vec![flat];
+    }
     // Split at the brackets that end the expression.
     if !expression.last().is_some_and(Token::is_close) {
         return vec![flat];
@@ -478,7 +506,10 @@ fn layout(
     let commas = top_level(body, |_, t| t.text == ",");
     let magic_comma = body.last().is_some_and(|t| t.text == ",");
     let hugged = format!("{deeper}{}", render(body));
-    if !magic_comma && width(&hugged) <= WIDTH {
+    // A collection written out (not a call's arguments) that must be split has one element
+    // per line, as the formatter does.
+    let collection = open == 0 && !commas.is_empty();
+    if !magic_comma && !collection && width(&hugged) <= WIDTH {
         lines.push(hugged);
     } else if !commas.is_empty() {
         let mut start = 0;

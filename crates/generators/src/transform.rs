@@ -523,23 +523,16 @@ impl Generator for DataQuality {
     fn generate(&self, request: &GenerateRequest<'_>) -> Result<Fragment, GenerateError> {
         let action = request.action;
         let py = Py::new(request.context);
-        if text(fields(action), "mode") == Some("quarantine") {
-            return Err(GenerateError::new(
-                "LHP-GEN-002",
-                format!(
-                    "data_quality transform `{}` uses mode quarantine, which this version of lhp does not generate yet",
-                    action.name.value
-                ),
-            )
-            .at(action.span())
-            .hint("use the default mode (dqe) for now"));
-        }
+        let quarantine = text(fields(action), "mode") == Some("quarantine");
         require_stream(
             action,
             read_mode(action).as_deref(),
             "data_quality transform",
         )?;
         let source = source_view(action)?;
+        if quarantine {
+            return quarantined(request, &source);
+        }
         let rules = expectations(request)?;
         let mut decorators = vec!["@dp.temporary_view()".to_owned()];
         for (kind, decorator, comment) in [
@@ -585,6 +578,204 @@ impl Generator for DataQuality {
         };
         view_fragment(&view, imports)
     }
+}
+
+/// The rules of a quarantine: every expectation of the file, whatever its action, by name
+/// (a later rule of the same name replaces an earlier one in its place).
+fn quarantine_rules(request: &GenerateRequest<'_>) -> Result<Vec<(String, String)>, GenerateError> {
+    let action = request.action;
+    let file = fields(action).get("expectations_file").ok_or_else(|| {
+        GenerateError::new(
+            "LHP-VAL-001",
+            format!(
+                "data_quality transform `{}` needs `expectations_file`",
+                action.name.value
+            ),
+        )
+        .at(action.span())
+    })?;
+    let path = file.as_str().unwrap_or_default().replace('\\', "/");
+    let content = request.context.read_file(&path, file.span)?;
+    let document = crate::common::parse_document(&content, &path, file.span)?;
+    let mut rules: Vec<(String, String)> = Vec::new();
+    let mut keep = |name: String, rule: String| match rules.iter_mut().find(|(n, _)| *n == name) {
+        Some(existing) => existing.1 = rule,
+        None => rules.push((name, rule)),
+    };
+    let list = match &document.kind {
+        ValueKind::Seq(items) => Some(items.as_slice()),
+        ValueKind::Map(map) => map.get("expectations").and_then(Value::as_seq),
+        _ => {
+            return Err(GenerateError::new(
+                "LHP-CFG-009",
+                format!("{path} must hold a list or a mapping of expectations"),
+            )
+            .at(file.span))
+        }
+    };
+    if let Some(items) = list {
+        let mut seen = 0;
+        for item in items.iter().filter_map(Value::as_map) {
+            let Some(rule) = text(item, "constraint").or_else(|| text(item, "expression")) else {
+                continue;
+            };
+            let name = text(item, "name")
+                .or_else(|| text(item, "message"))
+                .filter(|n| !n.is_empty())
+                .map_or_else(|| format!("rule_{seen}"), str::to_owned);
+            keep(name, rule.to_owned());
+            seen += 1;
+        }
+    } else if let Some(map) = document.as_map() {
+        for (rule, settings) in map.iter_str() {
+            let name = settings
+                .as_map()
+                .and_then(|s| text(s, "name"))
+                .unwrap_or(rule)
+                .to_owned();
+            keep(name, rule.to_owned());
+        }
+    }
+    if rules.is_empty() {
+        return Err(GenerateError::new(
+            "LHP-VAL-001",
+            format!(
+                "data_quality transform `{}` in quarantine mode needs at least one expectation, and {path} has none",
+                action.name.value
+            ),
+        )
+        .at(file.span));
+    }
+    Ok(rules)
+}
+
+/// A data_quality transform in quarantine mode: the clean rows pass on, the others go to a
+/// dead-letter table (`quarantine.dlq_table`) with the rules they broke, and rows fixed there
+/// come back through its outbox and join the clean ones.
+fn quarantined(request: &GenerateRequest<'_>, source: &str) -> Result<Fragment, GenerateError> {
+    let action = request.action;
+    let py = Py::new(request.context);
+    let config = fields(action)
+        .get("quarantine")
+        .and_then(Value::as_map)
+        .ok_or_else(|| {
+            GenerateError::new(
+                "LHP-VAL-001",
+                format!(
+                    "data_quality transform `{}` in quarantine mode needs a `quarantine` block with `dlq_table` and `source_table`",
+                    action.name.value
+                ),
+            )
+            .at(action.span())
+        })?;
+    let table = |key: &str| -> Result<String, GenerateError> {
+        let value = text(config, key).filter(|v| !v.is_empty()).ok_or_else(|| {
+            GenerateError::new(
+                "LHP-VAL-001",
+                format!("quarantine of `{}` needs `{key}`", action.name.value),
+            )
+            .at(action.span())
+        })?;
+        if value.matches('.').count() != 2 {
+            return Err(GenerateError::new(
+                "LHP-VAL-001",
+                format!(
+                    "quarantine.{key} must be a 3-part name (catalog.schema.table), got {value:?}"
+                ),
+            )
+            .at(config.get(key).map_or(action.span(), |v| v.span)));
+        }
+        Ok(value.to_owned())
+    };
+    let dlq = table("dlq_table")?;
+    let source_table = table("source_table")?;
+    let rules = quarantine_rules(request)?;
+    let safe: String = source
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let literal = |rules: &[&(String, String)]| {
+        let entries: Vec<String> = rules
+            .iter()
+            .map(|(name, rule)| format!("{}: {}", py.string(name), py.string(rule)))
+            .collect();
+        format!("{{{}}}", entries.join(", "))
+    };
+    let all: Vec<&(String, String)> = rules.iter().collect();
+    // A rule about rescued data cannot hold for a recycled row, whose data was mended.
+    let recycled: Vec<&(String, String)> = rules
+        .iter()
+        .filter(|(_, rule)| !rule.contains("_rescued_data"))
+        .collect();
+    let inverse = format!(
+        "NOT ({})",
+        rules
+            .iter()
+            .map(|(_, rule)| format!("({rule})"))
+            .collect::<Vec<_>>()
+            .join(" AND ")
+    );
+    let mut hash_exclude: Vec<String> = [
+        "_flowgroup_name",
+        "_ingestion_timestamp",
+        "_pipeline_name",
+        "_pipeline_run_id",
+        "_source_file",
+    ]
+    .iter()
+    .map(|c| (*c).to_owned())
+    .chain(request.context.metadata_column_names())
+    .collect();
+    hash_exclude.sort();
+    hash_exclude.dedup();
+    let description = text(fields(action), "description").map_or_else(
+        || format!("Data quality checks for {source}"),
+        str::to_owned,
+    );
+    let (metadata, mut imports) = metadata_lines(request, true)?;
+    let code = crate::common::render(
+        "quarantine.py.j2",
+        minijinja::context! {
+            s => &safe,
+            source => py.string(source),
+            target => crate::common::target_view(action)?,
+            expectations => literal(&all),
+            recycled => literal(&recycled),
+            inverse => py.string(&inverse),
+            rules => rules.iter().map(|(name, rule)| minijinja::context! {
+                name => py.string(name),
+                expr => py.string(rule),
+            }).collect::<Vec<_>>(),
+            dlq => py.string(&dlq),
+            outbox => py.string(&format!("{dlq}_outbox")),
+            source_table => py.string(&source_table),
+            hash_exclude => hash_exclude.iter().map(|c| py.string(c)).collect::<Vec<_>>(),
+            clean_doc => crate::py::docstring(&format!("{description} \u{2014} clean records")),
+            output_doc => crate::py::docstring(&format!("{description} \u{2014} clean + recycled records")),
+            metadata => metadata,
+        },
+    )?;
+    imports.extend(
+        [
+            crate::common::DP_IMPORT,
+            "from pyspark.sql import functions as F",
+            "from pyspark.sql.types import MapType, StringType",
+            "from pyspark.sql.window import Window",
+            "from delta.tables import DeltaTable",
+        ]
+        .map(str::to_owned),
+    );
+    Ok(Fragment {
+        code,
+        imports,
+        ..Fragment::default()
+    })
 }
 
 #[cfg(test)]

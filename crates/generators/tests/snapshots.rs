@@ -635,3 +635,38 @@ fn foreachbatch_sinks_from_a_file_and_inline() {
         )]
     ));
 }
+
+#[test]
+fn quarantine_sends_broken_rows_to_a_dead_letter_table() {
+    insta::assert_snapshot!(generate(
+        &format!(
+            "{HEAD}{}",
+            r#"
+  - name: load_rides
+    type: load
+    readMode: stream
+    source: {type: delta, catalog: main, schema: raw, table: rides}
+    target: v_rides
+  - name: screen_rides
+    type: transform
+    transform_type: data_quality
+    source: v_rides
+    target: v_rides_screened
+    mode: quarantine
+    operational_metadata: [_ts]
+    expectations_file: expectations/rides.yaml
+    quarantine:
+      dlq_table: main.ops.rides_dlq
+      source_table: main.raw.rides
+  - name: write_rides
+    type: write
+    source: v_rides_screened
+    write_target: {type: streaming_table, catalog: main, schema: silver, table: rides}
+"#
+        ),
+        &[(
+            "expectations/rides.yaml",
+            "expectations:\n  - {name: has_id, constraint: ride_id IS NOT NULL, failureAction: fail}\n  - {constraint: \"minutes >= 0\", type: warn}\n  - {name: nothing_rescued, constraint: _rescued_data IS NULL, failureAction: drop}\n"
+        )]
+    ));
+}
