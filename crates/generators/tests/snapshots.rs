@@ -670,3 +670,61 @@ fn quarantine_sends_broken_rows_to_a_dead_letter_table() {
         )]
     ));
 }
+
+#[test]
+fn cdc_scd1_with_truncates_and_column_lists() {
+    insta::assert_snapshot!(generate(
+        &format!(
+            "{HEAD}{}",
+            r#"
+  - name: load_bike_changes
+    type: load
+    readMode: stream
+    source: {type: delta, catalog: main, schema: raw, table: bikes_cdf, options: {readChangeFeed: "true"}}
+    target: v_bike_changes
+  - name: write_bikes
+    type: write
+    source: v_bike_changes
+    write_target:
+      type: streaming_table
+      catalog: main
+      schema: silver
+      table: bikes
+      mode: cdc
+      cdc_config:
+        keys: [bike_id]
+        sequence_by: _commit_version
+        scd_type: 1
+        apply_as_deletes: "_change_type = 'delete'"
+        apply_as_truncates: "_change_type = 'truncate'"
+        except_column_list: [_change_type, _commit_version, _commit_timestamp]
+"#
+        ),
+        &[]
+    ));
+}
+
+#[test]
+fn snapshot_cdc_from_a_table_with_history() {
+    insta::assert_snapshot!(generate(
+        &format!(
+            "{HEAD}{}",
+            r#"
+  - name: write_docks
+    type: write
+    write_target:
+      type: streaming_table
+      catalog: main
+      schema: silver
+      table: docks
+      mode: snapshot_cdc
+      snapshot_cdc_config:
+        source: main.raw.docks_snapshot
+        keys: [dock_id, station_id]
+        stored_as_scd_type: 2
+        track_history_column_list: [status, capacity]
+"#
+        ),
+        &[]
+    ));
+}
