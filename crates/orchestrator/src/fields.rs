@@ -126,17 +126,8 @@ const SINK_KEYS: &[&str] = &[
 
 const TRANSFORM_TYPES: &[&str] = &["sql", "python", "data_quality", "temp_table", "schema"];
 const WRITE_TYPES: &[&str] = &["streaming_table", "materialized_view", "sink"];
-const TEST_TYPES: &[&str] = &[
-    "row_count",
-    "uniqueness",
-    "referential_integrity",
-    "completeness",
-    "range",
-    "schema_match",
-    "all_lookups_found",
-    "custom_sql",
-    "custom_expectations",
-];
+/// The test types, as the generators provide them.
+const TEST_TYPES: &[&str] = &lhp_generators::test_actions::TEST_TYPES;
 
 /// Checks every action of a resolved flowgroup against its type's fields.
 ///
