@@ -153,7 +153,7 @@ pub use crate::bus::{
     DEFAULT_MAX_CONSECUTIVE_FAILURES,
 };
 pub use crate::filter::Filter;
-pub use crate::handler::{handler_fn, FnHandler, Handler, HandlerError};
+pub use crate::handler::{handler_fn, panic_message, FnHandler, Handler, HandlerError};
 pub use crate::queue::Overflow;
 pub use crate::stats::{BusStats, Counts, ShutdownReport, SubscriberStats, SubscriberStatus};
 pub use crate::stream::EventStream;

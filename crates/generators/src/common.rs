@@ -515,3 +515,38 @@ pub fn parameters(py: &Py<'_>, action: &Action) -> String {
         _ => "{}".to_owned(),
     }
 }
+
+/// What happens to a row that breaks an expectation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnFailure {
+    /// The update fails.
+    Fail,
+    /// The row is dropped.
+    Drop,
+    /// The row is kept and the violation counted.
+    Warn,
+}
+
+/// The `@dp.expect_all*` decorator of each kind that has rules, in the order fail, drop,
+/// warn, from `(kind, name, rule)` expectations kept in their order.
+pub fn expectation_decorators(
+    py: &Py<'_>,
+    rules: &[(OnFailure, String, String)],
+) -> Vec<(OnFailure, String)> {
+    [
+        (OnFailure::Fail, "expect_all_or_fail"),
+        (OnFailure::Drop, "expect_all_or_drop"),
+        (OnFailure::Warn, "expect_all"),
+    ]
+    .into_iter()
+    .filter_map(|(kind, decorator)| {
+        let entries: Vec<String> = rules
+            .iter()
+            .filter(|(k, _, _)| *k == kind)
+            .map(|(_, name, rule)| format!("{}: {}", py.string(name), py.string(rule)))
+            .collect();
+        (!entries.is_empty())
+            .then(|| (kind, format!("@dp.{decorator}({{{}}})", entries.join(", "))))
+    })
+    .collect()
+}

@@ -242,11 +242,7 @@ fn observed(
         run(registry, context, action, group)
     }))
     .unwrap_or_else(|panic| {
-        let what = panic
-            .downcast_ref::<String>()
-            .cloned()
-            .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
-            .unwrap_or_default();
+        let what = lhp_plugin::panic_message(panic.as_ref());
         Err(GenerateError::new(
             "LHP-GEN-999",
             format!(

@@ -8,7 +8,7 @@ use lhp_plugin::{
     Action, ActionKind, Fragment, GenerateError, GenerateRequest, Generator, Map, Value, ValueKind,
 };
 
-use crate::common::{fields, text, DP_IMPORT};
+use crate::common::{expectation_decorators, fields, text, OnFailure, DP_IMPORT};
 use crate::py::{docstring, Py};
 
 /// The test types, in the order the docs list them.
@@ -38,22 +38,12 @@ pub fn generators() -> Vec<Arc<dyn Generator>> {
 /// One test type.
 struct DataTest(&'static str);
 
-/// What happens to rows an expectation rejects.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Violation {
-    Fail,
-    Drop,
-    Warn,
-}
-
-impl Violation {
-    /// `fail`, `drop` or `warn`; anything else fails, as the default does.
-    fn parse(text: Option<&str>) -> Self {
-        match text {
-            Some("warn") => Self::Warn,
-            Some("drop") => Self::Drop,
-            _ => Self::Fail,
-        }
+/// An `on_violation`: `fail`, `drop` or `warn`; anything else fails, as the default does.
+fn on_violation(text: Option<&str>) -> OnFailure {
+    match text {
+        Some("warn") => OnFailure::Warn,
+        Some("drop") => OnFailure::Drop,
+        _ => OnFailure::Fail,
     }
 }
 
@@ -80,23 +70,13 @@ impl Generator for DataTest {
         let description = text(map, "description")
             .filter(|d| !d.is_empty())
             .map_or_else(|| format!("Test: {}", self.0), str::to_owned);
-        let violation = Violation::parse(text(map, "on_violation"));
+        let violation = on_violation(text(map, "on_violation"));
         let (query, expectations) = self.query(action, map, violation)?;
 
         let mut code = String::new();
-        for (kind, decorator) in [
-            (Violation::Fail, "expect_all_or_fail"),
-            (Violation::Drop, "expect_all_or_drop"),
-            (Violation::Warn, "expect_all"),
-        ] {
-            let entries: Vec<String> = expectations
-                .iter()
-                .filter(|(k, _, _)| *k == kind)
-                .map(|(_, name, rule)| format!("{}: {}", py.string(name), py.string(rule)))
-                .collect();
-            if !entries.is_empty() {
-                code.push_str(&format!("@dp.{decorator}({{{}}})\n", entries.join(", ")));
-            }
+        for (_, decorator) in expectation_decorators(&py, &expectations) {
+            code.push_str(&decorator);
+            code.push('\n');
         }
         code.push_str(&format!(
             "@dp.table(name={}, comment={}, temporary=True)\n",
@@ -117,7 +97,7 @@ impl Generator for DataTest {
 }
 
 /// An expectation: what a violation does, its name, its rule.
-type Expectation = (Violation, String, String);
+type Expectation = (OnFailure, String, String);
 
 impl DataTest {
     /// The test's query, wrapped the way the module writes it, and its expectations.
@@ -125,7 +105,7 @@ impl DataTest {
         &self,
         action: &Action,
         map: &Map,
-        violation: Violation,
+        violation: OnFailure,
     ) -> Result<(String, Vec<Expectation>), GenerateError> {
         let missing = |key: &str, what: &str| {
             GenerateError::new(
@@ -401,9 +381,9 @@ fn listed_expectations(map: &Map) -> Vec<Expectation> {
             let name = text(item, "name")?;
             let expression = text(item, "expression")?;
             let violation = match text(item, "on_violation") {
-                None | Some("fail") => Violation::Fail,
-                Some("drop") => Violation::Drop,
-                Some("warn") => Violation::Warn,
+                None | Some("fail") => OnFailure::Fail,
+                Some("drop") => OnFailure::Drop,
+                Some("warn") => OnFailure::Warn,
                 Some(_) => return None,
             };
             Some((violation, name.to_owned(), expression.to_owned()))

@@ -9,7 +9,7 @@ use lhp_plugin::{
 
 use crate::common::{
     copy_module, fields, metadata_lines, read_mode, reader, require_stream, source_view, text,
-    view_fragment, View, F_IMPORT,
+    view_fragment, OnFailure, View, F_IMPORT,
 };
 use crate::py::Py;
 
@@ -433,19 +433,11 @@ impl Generator for TempTable {
 /// Expectations (fail, drop, warn) on a view.
 struct DataQuality;
 
-/// What happens to a row that breaks an expectation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum OnFailure {
-    Fail,
-    Drop,
-    Warn,
-}
-
-/// Reads an expectations file: a mapping `constraint: {action, name}`, a list of
-/// `{constraint|expression, type|failureAction, name|message}`, or `{expectations: [...]}`.
-fn expectations(
+/// The action's `expectations_file`: its path, where it is named, and its document (a list,
+/// or a mapping).
+fn expectations_document(
     request: &GenerateRequest<'_>,
-) -> Result<Vec<(OnFailure, String, String)>, GenerateError> {
+) -> Result<(String, lhp_plugin::Span, Value), GenerateError> {
     let action = request.action;
     let Some(file) = fields(action).get("expectations_file") else {
         return Err(GenerateError::new(
@@ -460,7 +452,33 @@ fn expectations(
     let path = file.as_str().unwrap_or_default().replace('\\', "/");
     let content = request.context.read_file(&path, file.span)?;
     let document = crate::common::parse_document(&content, &path, file.span)?;
-    let bad = |message: String| GenerateError::new("LHP-CFG-009", message).at(file.span);
+    if !matches!(document.kind, ValueKind::Seq(_) | ValueKind::Map(_)) {
+        return Err(GenerateError::new(
+            "LHP-CFG-009",
+            format!("{path} must hold a list or a mapping of expectations"),
+        )
+        .at(file.span));
+    }
+    Ok((path, file.span, document))
+}
+
+/// The expectations of a document written as a list (bare, or under `expectations:`);
+/// `None` for the mapping form `rule: {action, name}`.
+fn expectation_list(document: &Value) -> Option<&[Value]> {
+    match &document.kind {
+        ValueKind::Seq(items) => Some(items.as_slice()),
+        ValueKind::Map(map) => map.get("expectations").and_then(Value::as_seq),
+        _ => None,
+    }
+}
+
+/// Reads an expectations file: a mapping `constraint: {action, name}`, a list of
+/// `{constraint|expression, type|failureAction, name|message}`, or `{expectations: [...]}`.
+fn expectations(
+    request: &GenerateRequest<'_>,
+) -> Result<Vec<(OnFailure, String, String)>, GenerateError> {
+    let (path, at, document) = expectations_document(request)?;
+    let bad = |message: String| GenerateError::new("LHP-CFG-009", message).at(at);
     let on_failure = |word: &str| match word {
         "fail" | "expect_or_fail" => Some(OnFailure::Fail),
         "drop" | "expect_or_drop" => Some(OnFailure::Drop),
@@ -468,15 +486,7 @@ fn expectations(
         _ => None,
     };
     let mut found = Vec::new();
-    let list = match &document.kind {
-        ValueKind::Seq(items) => Some(items.as_slice()),
-        ValueKind::Map(map) => map.get("expectations").and_then(Value::as_seq),
-        _ => {
-            return Err(bad(format!(
-                "{path} must hold a list or a mapping of expectations"
-            )))
-        }
-    };
+    let list = expectation_list(&document);
     if let Some(items) = list {
         for item in items {
             let map = item
@@ -535,34 +545,16 @@ impl Generator for DataQuality {
         }
         let rules = expectations(request)?;
         let mut decorators = vec!["@dp.temporary_view()".to_owned()];
-        for (kind, decorator, comment) in [
-            (
-                OnFailure::Fail,
-                "expect_all_or_fail",
-                "# These expectations will fail the pipeline if violated",
-            ),
-            (
-                OnFailure::Drop,
-                "expect_all_or_drop",
-                "# These expectations will drop rows that violate them",
-            ),
-            (
-                OnFailure::Warn,
-                "expect_all",
-                "# These expectations will log warnings but not drop rows",
-            ),
-        ] {
-            let entries: Vec<String> = rules
-                .iter()
-                .filter(|(k, _, _)| *k == kind)
-                .map(|(_, name, constraint)| {
-                    format!("{}: {}", py.string(name), py.string(constraint))
-                })
-                .collect();
-            if !entries.is_empty() {
-                decorators.push(comment.to_owned());
-                decorators.push(format!("@dp.{decorator}({{{}}})", entries.join(", ")));
-            }
+        for (kind, decorator) in crate::common::expectation_decorators(&py, &rules) {
+            decorators.push(
+                match kind {
+                    OnFailure::Fail => "# These expectations will fail the pipeline if violated",
+                    OnFailure::Drop => "# These expectations will drop rows that violate them",
+                    OnFailure::Warn => "# These expectations will log warnings but not drop rows",
+                }
+                .to_owned(),
+            );
+            decorators.push(decorator);
         }
         let (metadata, imports) = metadata_lines(request, true)?;
         let view = View {
@@ -584,35 +576,13 @@ impl Generator for DataQuality {
 /// (a later rule of the same name replaces an earlier one in its place).
 fn quarantine_rules(request: &GenerateRequest<'_>) -> Result<Vec<(String, String)>, GenerateError> {
     let action = request.action;
-    let file = fields(action).get("expectations_file").ok_or_else(|| {
-        GenerateError::new(
-            "LHP-VAL-001",
-            format!(
-                "data_quality transform `{}` needs `expectations_file`",
-                action.name.value
-            ),
-        )
-        .at(action.span())
-    })?;
-    let path = file.as_str().unwrap_or_default().replace('\\', "/");
-    let content = request.context.read_file(&path, file.span)?;
-    let document = crate::common::parse_document(&content, &path, file.span)?;
+    let (path, at, document) = expectations_document(request)?;
     let mut rules: Vec<(String, String)> = Vec::new();
     let mut keep = |name: String, rule: String| match rules.iter_mut().find(|(n, _)| *n == name) {
         Some(existing) => existing.1 = rule,
         None => rules.push((name, rule)),
     };
-    let list = match &document.kind {
-        ValueKind::Seq(items) => Some(items.as_slice()),
-        ValueKind::Map(map) => map.get("expectations").and_then(Value::as_seq),
-        _ => {
-            return Err(GenerateError::new(
-                "LHP-CFG-009",
-                format!("{path} must hold a list or a mapping of expectations"),
-            )
-            .at(file.span))
-        }
-    };
+    let list = expectation_list(&document);
     if let Some(items) = list {
         let mut seen = 0;
         for item in items.iter().filter_map(Value::as_map) {
@@ -644,7 +614,7 @@ fn quarantine_rules(request: &GenerateRequest<'_>) -> Result<Vec<(String, String
                 action.name.value
             ),
         )
-        .at(file.span));
+        .at(at));
     }
     Ok(rules)
 }

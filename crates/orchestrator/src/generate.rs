@@ -106,11 +106,7 @@ pub fn generate(
                     generate_flowgroup_observed(&flowgroup.model, registry, &context, &observer)
                 }))
                 .unwrap_or_else(|panic| {
-                    let what = panic
-                        .downcast_ref::<String>()
-                        .cloned()
-                        .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
-                        .unwrap_or_default();
+                    let what = lhp_plugin::panic_message(panic.as_ref());
                     Outcome {
                         errors: vec![GenerateError::new(
                             "LHP-GEN-999",

@@ -23,6 +23,8 @@ mod value;
 pub mod yaml;
 
 pub use async_trait::async_trait;
+/// Text of a caught panic's payload.
+pub use lhp_bus::panic_message;
 pub use serde_json;
 
 pub use crate::action::{Action, ActionKind, Flowgroup, ShapeError, Spanned};
