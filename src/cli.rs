@@ -64,11 +64,14 @@ enum Command {
     ///
     /// Writes `OUTPUT/ENV/<pipeline>/<flowgroup>.py` (OUTPUT defaults to `generated` in the
     /// project). Files are replaced atomically, unchanged files are left alone, and generated
-    /// files whose flowgroup is gone are removed; nothing outside the output directory is
-    /// touched. Exit status: 0 when every flowgroup generated, 1 otherwise (the others are
-    /// still written), 2 for a usage error.
+    /// files whose flowgroup is gone are removed. Around the code: with `monitoring:` in
+    /// lhp.yaml, `monitoring/ENV/union_event_logs.py` and `resources/<name>.job.yml`; in a
+    /// bundle (a databricks.yml), `resources/lhp/<pipeline>.pipeline.yml` from the pipeline
+    /// config given with -pc. Hand-written files are never replaced. Exit status: 0 when
+    /// every flowgroup generated, 1 otherwise (the others are still written), 2 for a usage
+    /// error.
     ///
-    /// Example: lhp generate --env dev --jobs 4
+    /// Example: lhp generate --env dev -pc config/pipelines.yaml
     Generate(GenerateArgs),
     /// List, inspect, check and create plugins.
     ///
@@ -106,6 +109,14 @@ pub(crate) struct GenerateArgs {
     /// whatever the number.
     #[arg(short, long, value_name = "N")]
     pub(crate) jobs: Option<usize>,
+    /// The pipeline configuration (`-pc` works too): project defaults and per-pipeline
+    /// settings of the bundle resources, relative to the project root. Required when the
+    /// project has a databricks.yml, unless --no-bundle.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) pipeline_config: Option<PathBuf>,
+    /// Do not write the bundle resources (resources/lhp/), even with a databricks.yml.
+    #[arg(long)]
+    pub(crate) no_bundle: bool,
     /// The project directory, or any directory inside it (default: the current one).
     #[arg(long, value_name = "DIR")]
     pub(crate) project: Option<PathBuf>,
@@ -136,7 +147,7 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    let cli = match Arguments::try_parse_from(args) {
+    let cli = match Arguments::try_parse_from(two_letter_flags(args)) {
         Ok(cli) => cli,
         Err(error) => {
             let _ = error.print();
@@ -166,6 +177,34 @@ where
         Some(Command::Events(command)) => crate::tail::run(command, &output),
         Some(Command::Plugin(command)) => crate::plugin_cmd::run(natives, command),
     }
+}
+
+/// The reference's two-letter short flag `-pc` as the long one, up to a `--`.
+fn two_letter_flags<I, T>(args: I) -> Vec<OsString>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let mut options_ended = false;
+    args.into_iter()
+        .map(|arg| {
+            let arg: OsString = arg.into();
+            if options_ended {
+                return arg;
+            }
+            match arg.to_str() {
+                Some("--") => {
+                    options_ended = true;
+                    arg
+                }
+                Some("-pc") => OsString::from("--pipeline-config"),
+                Some(text) if text.starts_with("-pc=") => {
+                    OsString::from(format!("--pipeline-config={}", &text[4..]))
+                }
+                _ => arg,
+            }
+        })
+        .collect()
 }
 
 pub(crate) fn style() -> Style {

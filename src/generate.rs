@@ -71,6 +71,7 @@ pub fn run(natives: &[Arc<dyn Plugin>], args: &GenerateArgs, output: &Output) ->
     let plugin_warnings = count(&host.diagnostics, Severity::Warning);
     let mut diagnostics = std::mem::take(&mut project.diagnostics);
     diagnostics.extend(project.flowgroups.iter().filter_map(check_names));
+    let around = crate::around::plan(&root, args, &mut project, &mut diagnostics);
     let mut options = hook_options(&root, &project, &args.env, output);
     options.off = hooks_off;
     options.on = hooks_on;
@@ -281,6 +282,51 @@ pub fn run(natives: &[Arc<dyn Plugin>], args: &GenerateArgs, output: &Output) ->
         Err(error) => output.warning("LHP-IO-003", &error.to_string()),
     }
 
+    let mut written: Vec<String> = report
+        .written
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
+    let mut removed = report.removed.len();
+    let mut unchanged = report.unchanged;
+    let before = diagnostics.len();
+    match crate::around::write(
+        &root,
+        &args.env,
+        &env_dir,
+        &around,
+        &mut project,
+        &mut diagnostics,
+    ) {
+        Ok(done) => {
+            for path in &done.written {
+                output.info(&format!("wrote {}", root.join(path).display()));
+            }
+            for path in &done.removed {
+                output.info(&format!("removed {}", root.join(path).display()));
+            }
+            for path in &done.kept {
+                output.warning(
+                    "LHP-IO-004",
+                    &format!(
+                        "{} was not written by lhp: left as it is (move it away to let lhp write it)",
+                        root.join(path).display()
+                    ),
+                );
+            }
+            written.extend(done.written.iter().map(|p| p.display().to_string()));
+            removed += done.removed.len();
+            unchanged += done.unchanged;
+        }
+        Err(error) => diagnostics.push(Diagnostic::error(
+            "LHP-IO-002",
+            format!("cannot write the files around the code: {error}"),
+        )),
+    }
+    for diagnostic in &diagnostics[before..] {
+        output.diagnostic(diagnostic, &project.sources);
+    }
+
     let pipelines: BTreeSet<&str> = project.flowgroups.iter().map(|f| f.pipeline()).collect();
     let errors = count(&diagnostics, Severity::Error) + plugin_errors;
     let warnings = count(&diagnostics, Severity::Warning) + plugin_warnings;
@@ -290,9 +336,9 @@ pub fn run(natives: &[Arc<dyn Plugin>], args: &GenerateArgs, output: &Output) ->
         generated.generated,
         pipelines.len(),
         env_dir.display(),
-        report.written.len(),
-        report.unchanged,
-        report.removed.len(),
+        written.len(),
+        unchanged,
+        removed,
         started.elapsed()
     ));
     let totals = RunTotals {
@@ -300,13 +346,9 @@ pub fn run(natives: &[Arc<dyn Plugin>], args: &GenerateArgs, output: &Output) ->
         flowgroups: project.flowgroups.len(),
         generated: generated.generated,
         failed: generated.failed,
-        written: report
-            .written
-            .iter()
-            .map(|p| p.display().to_string())
-            .collect(),
-        unchanged: report.unchanged,
-        removed: report.removed.len(),
+        written,
+        unchanged,
+        removed,
         output: env_dir.display().to_string(),
         errors,
         warnings,

@@ -21,6 +21,7 @@
 
 #![warn(missing_docs)]
 
+mod around;
 mod cli;
 mod generate;
 mod output;

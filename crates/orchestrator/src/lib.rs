@@ -25,6 +25,7 @@
 #![warn(missing_docs)]
 
 pub mod blueprint;
+pub mod bundle;
 pub mod dependency;
 mod diagnostic;
 pub mod events;
@@ -33,6 +34,7 @@ pub mod flowgroup;
 pub mod generate;
 pub mod hooks;
 pub mod load;
+pub mod monitoring;
 pub mod pattern;
 pub mod plugins;
 pub mod preset;
@@ -44,6 +46,7 @@ pub mod substitution;
 pub mod tables;
 pub mod template;
 pub mod version;
+pub mod yaml_out;
 
 pub use crate::diagnostic::{Diagnostic, Severity};
 pub use crate::substitution::{SecretRef, Substitutions, TokenValue};

@@ -2,7 +2,7 @@
 //! resolved in the reference's order (variables, template, presets, substitution), with
 //! every problem collected as a [`Diagnostic`].
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use lhp_plugin::{load_documents, Flowgroup, Limits, Sources, Span, Value, ValueKind};
@@ -60,6 +60,8 @@ pub struct LoadedProject {
     pub sources: Sources,
     /// The flowgroups that resolved without errors.
     pub flowgroups: Vec<ResolvedFlowgroup>,
+    /// Every pipeline of the project, whether selected for this run or not.
+    pub pipelines: BTreeSet<String>,
     /// Secrets named anywhere, for the code generator.
     pub secrets: Vec<SecretRef>,
     /// The environment's tokens, for the files the generator reads (SQL, Python modules).
@@ -150,6 +152,17 @@ pub fn load_project(root: &Path, options: &LoadOptions<'_>) -> LoadedProject {
         problems,
     );
     raw.extend(expand(&blueprints, &instances, problems));
+    // The monitoring pipeline exists only when some other pipeline has an event log to read.
+    project.pipelines = raw
+        .iter()
+        .filter_map(|f| f.pipeline().map(str::to_owned))
+        .collect();
+    if let Some(monitoring) = crate::monitoring::flowgroup(&config) {
+        let name = monitoring.pipeline().map(str::to_owned);
+        if project.pipelines.iter().any(|p| Some(p) != name.as_ref()) {
+            raw.push(monitoring);
+        }
+    }
     let before = problems
         .iter()
         .filter(|p| p.severity == Severity::Error)

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use lhp_plugin::{Map, Value, ValueKind};
+use lhp_plugin::{Map, Span, Value, ValueKind};
 
 use crate::diagnostic::Diagnostic;
 
@@ -37,6 +37,45 @@ pub struct EventLogSettings {
     pub name_prefix: String,
     /// See `name_prefix`.
     pub name_suffix: String,
+}
+
+/// A materialized view of the monitoring pipeline (`monitoring.materialized_views`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MonitoringView {
+    /// The view's table name (in the monitoring catalog and schema).
+    pub name: String,
+    /// Its query, written inline...
+    pub sql: Option<String>,
+    /// ...or in a file, relative to the project root.
+    pub sql_path: Option<String>,
+    /// Where it is declared.
+    pub span: Span,
+}
+
+/// Event-log monitoring (`monitoring:`): a job that unions every pipeline's event log into
+/// one table and a pipeline of materialized views over it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MonitoringSettings {
+    /// `false` turns it off (and removes what earlier runs wrote for it).
+    pub enabled: bool,
+    /// The monitoring pipeline's name; `<project>_event_log_monitoring` by default.
+    pub pipeline_name: Option<String>,
+    /// Catalog and schema of the union table and the views (the event log's by default).
+    pub catalog: Option<String>,
+    /// See `catalog`.
+    pub schema: Option<String>,
+    /// The union table's name.
+    pub streaming_table: String,
+    /// Where the union's streams keep their checkpoints (one folder per pipeline).
+    pub checkpoint_path: String,
+    /// The job's settings file, relative to the root (may hold `${tokens}`).
+    pub job_config_path: String,
+    /// How many event logs are copied at once (1 to 20).
+    pub max_concurrent_streams: i64,
+    /// The views; `None` means the default run summary, an empty list none at all.
+    pub materialized_views: Option<Vec<MonitoringView>>,
+    /// Where the section is.
+    pub span: Span,
 }
 
 /// The `plugins:` section (lhp's own; the reference ignores it).
@@ -81,6 +120,8 @@ pub struct ProjectSettings {
     pub event_log: Option<EventLogSettings>,
     /// `plugins:`, defaults when absent.
     pub plugins: PluginSettings,
+    /// `monitoring:`, if given (enabled or not).
+    pub monitoring: Option<MonitoringSettings>,
     /// `hooks:` as written (read by `lhp-hooks` once tokens are known), if given.
     pub hooks: Option<Value>,
 }
@@ -99,6 +140,10 @@ pub fn read_settings(project: Option<&Map>, problems: &mut Vec<Diagnostic>) -> P
     }
     if let Some(section) = project.get("plugins").filter(|v| !v.is_null()) {
         settings.plugins = plugins(section, problems);
+    }
+    if let Some(section) = project.get("monitoring") {
+        let event_log_on = settings.event_log.as_ref().is_some_and(|e| e.enabled);
+        settings.monitoring = monitoring(section, event_log_on, problems);
     }
     settings.hooks = project.get("hooks").filter(|v| !v.is_null()).cloned();
     settings
@@ -326,4 +371,170 @@ fn plugins(section: &Value, problems: &mut Vec<Diagnostic>) -> PluginSettings {
         }
     }
     settings
+}
+
+fn monitoring(
+    section: &Value,
+    event_log_on: bool,
+    problems: &mut Vec<Diagnostic>,
+) -> Option<MonitoringSettings> {
+    let empty = Map::new();
+    let map = match &section.kind {
+        ValueKind::Null => &empty,
+        ValueKind::Map(map) => map,
+        other => {
+            problems.push(
+                Diagnostic::error(
+                    "LHP-CFG-008",
+                    format!("`monitoring` must be a mapping, not {}", other.describe()),
+                )
+                .at(section.span),
+            );
+            return None;
+        }
+    };
+    let problem = |message: String, at: Span| Diagnostic::error("LHP-CFG-008", message).at(at);
+    let at = |key: &str| map.get(key).map_or(section.span, |v| v.span);
+    let max_concurrent_streams = match map.get("max_concurrent_streams") {
+        None => 10,
+        Some(Value {
+            kind: ValueKind::Int(n),
+            ..
+        }) if (1..=20).contains(n) => *n,
+        Some(value) => {
+            problems.push(problem(
+                format!(
+                    "`monitoring.max_concurrent_streams` must be a whole number from 1 to 20, not {value}"
+                ),
+                value.span,
+            ));
+            10
+        }
+    };
+    let materialized_views = match map.get("materialized_views").filter(|v| !v.is_null()) {
+        None => None,
+        Some(Value {
+            kind: ValueKind::Seq(items),
+            ..
+        }) => Some(
+            items
+                .iter()
+                .filter_map(|item| monitoring_view(item, problems))
+                .collect::<Vec<_>>(),
+        ),
+        Some(value) => {
+            problems.push(problem(
+                "`monitoring.materialized_views` must be a list of `{name, sql | sql_path}`"
+                    .to_owned(),
+                value.span,
+            ));
+            None
+        }
+    };
+    let settings = MonitoringSettings {
+        enabled: flag(map, "enabled", true, problems),
+        pipeline_name: text(map, "pipeline_name").filter(|n| !n.is_empty()),
+        catalog: text(map, "catalog").filter(|n| !n.is_empty()),
+        schema: text(map, "schema").filter(|n| !n.is_empty()),
+        streaming_table: text(map, "streaming_table")
+            .unwrap_or_else(|| "all_pipelines_event_log".to_owned()),
+        checkpoint_path: text(map, "checkpoint_path").unwrap_or_default(),
+        job_config_path: text(map, "job_config_path").unwrap_or_default(),
+        max_concurrent_streams,
+        materialized_views,
+        span: section.span,
+    };
+    if !settings.enabled {
+        return Some(settings);
+    }
+    if !event_log_on {
+        problems.push(
+            problem(
+                "`monitoring` reads the pipelines' event logs: it needs an enabled `event_log`"
+                    .to_owned(),
+                section.span,
+            )
+            .hint("add `event_log: {catalog: ..., schema: ...}` to lhp.yaml, or set `monitoring.enabled: false`"),
+        );
+    }
+    if settings.checkpoint_path.is_empty() {
+        problems.push(problem(
+            "`monitoring.checkpoint_path` is required: where the union keeps its stream checkpoints".to_owned(),
+            section.span,
+        ));
+    }
+    if settings.job_config_path.is_empty() {
+        problems.push(
+            problem(
+                "`monitoring.job_config_path` is required: the monitoring job's settings file"
+                    .to_owned(),
+                section.span,
+            )
+            .hint("for example `job_config_path: config/monitoring_job.yaml`"),
+        );
+    }
+    if map
+        .get("enable_job_monitoring")
+        .and_then(Value::as_bool)
+        .unwrap_or(false)
+    {
+        problems.push(
+            problem(
+                "`monitoring.enable_job_monitoring` is not supported by lhp yet".to_owned(),
+                at("enable_job_monitoring"),
+            )
+            .hint("remove it, or set it to false"),
+        );
+    }
+    if let Some(views) = &settings.materialized_views {
+        let mut seen: BTreeMap<&str, Span> = BTreeMap::new();
+        for view in views {
+            if let Some(first) = seen.insert(&view.name, view.span) {
+                problems.push(problem(
+                    format!(
+                        "monitoring view `{}` is declared twice (first at line {})",
+                        view.name, first.line
+                    ),
+                    view.span,
+                ));
+            }
+        }
+    }
+    Some(settings)
+}
+
+fn monitoring_view(item: &Value, problems: &mut Vec<Diagnostic>) -> Option<MonitoringView> {
+    let Some(map) = item.as_map() else {
+        problems.push(
+            Diagnostic::error(
+                "LHP-CFG-008",
+                format!(
+                    "a monitoring view must be a mapping `{{name, sql | sql_path}}`, not {}",
+                    item.kind.describe()
+                ),
+            )
+            .at(item.span),
+        );
+        return None;
+    };
+    let view = MonitoringView {
+        name: text(map, "name").unwrap_or_default(),
+        sql: text(map, "sql").filter(|s| !s.is_empty()),
+        sql_path: text(map, "sql_path").filter(|s| !s.is_empty()),
+        span: item.span,
+    };
+    let message = if view.name.is_empty() {
+        Some("a monitoring view needs a `name`")
+    } else if view.sql.is_some() && view.sql_path.is_some() {
+        Some("a monitoring view takes `sql` or `sql_path`, not both")
+    } else if view.sql.is_none() && view.sql_path.is_none() {
+        Some("a monitoring view needs `sql` or `sql_path`")
+    } else {
+        None
+    };
+    if let Some(message) = message {
+        problems.push(Diagnostic::error("LHP-CFG-008", message).at(item.span));
+        return None;
+    }
+    Some(view)
 }

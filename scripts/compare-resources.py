@@ -1,0 +1,77 @@
+#!/usr/bin/env python3
+"""Compare the YAML that two runs wrote around the code, as parsed YAML (comments, layout
+and key order set aside).
+
+    compare-resources.py OURS_PROJECT REFERENCE_PROJECT
+
+Pairs every `*.yml` under `resources/` of both projects by relative path and prints one
+line per file: `equal`, `differs` (with the first differences), `missing` (only in the
+reference) or `extra` (only in ours). Exit status 0 when every file is equal.
+Needs PyYAML (the reference's virtualenv has it).
+"""
+import os
+import sys
+
+import yaml
+
+
+def yml_files(project):
+    root = os.path.join(project, "resources")
+    found = {}
+    for dirpath, _, names in os.walk(root):
+        for name in names:
+            if name.endswith(".yml"):
+                full = os.path.join(dirpath, name)
+                found[os.path.relpath(full, project)] = full
+    return found
+
+
+def differences(ours, ref, path="", out=None):
+    out = [] if out is None else out
+    if isinstance(ours, dict) and isinstance(ref, dict):
+        for key in sorted(set(ours) | set(ref), key=str):
+            where = f"{path}.{key}" if path else str(key)
+            if key not in ours:
+                out.append(f"{where}: only in the reference ({ref[key]!r})")
+            elif key not in ref:
+                out.append(f"{where}: only in ours ({ours[key]!r})")
+            else:
+                differences(ours[key], ref[key], where, out)
+    elif isinstance(ours, list) and isinstance(ref, list) and len(ours) == len(ref):
+        for i, (a, b) in enumerate(zip(ours, ref)):
+            differences(a, b, f"{path}[{i}]", out)
+    elif ours != ref or type(ours) is not type(ref):
+        out.append(f"{path}: ours {ours!r}, reference {ref!r}")
+    return out
+
+
+def main():
+    if len(sys.argv) != 3:
+        sys.exit(__doc__)
+    ours, ref = yml_files(sys.argv[1]), yml_files(sys.argv[2])
+    failed = 0
+    for rel in sorted(set(ours) | set(ref)):
+        if rel not in ours:
+            print(f"missing  {rel}")
+            failed += 1
+            continue
+        if rel not in ref:
+            print(f"extra    {rel}")
+            failed += 1
+            continue
+        with open(ours[rel]) as a, open(ref[rel]) as b:
+            found = differences(yaml.safe_load(a), yaml.safe_load(b))
+        if found:
+            failed += 1
+            print(f"differs  {rel}")
+            for line in found[:10]:
+                print(f"    {line}")
+        else:
+            print(f"equal    {rel}")
+    total = len(set(ours) | set(ref))
+    print(f"resources: {total - failed}/{total} equal as parsed YAML")
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
