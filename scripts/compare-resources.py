@@ -1,29 +1,48 @@
 #!/usr/bin/env python3
-"""Compare the YAML that two runs wrote around the code, as parsed YAML (comments, layout
-and key order set aside).
+"""Compare what two runs wrote around the code: the YAML under `resources/` as parsed
+YAML (comments, layout and key order set aside), and the settings of the monitoring
+notebooks under `monitoring/` (TARGET_TABLE, CHECKPOINT_BASE, MAX_WORKERS, SOURCES: the
+notebooks themselves are each tool's own code).
 
     compare-resources.py OURS_PROJECT REFERENCE_PROJECT
 
-Pairs every `*.yml` under `resources/` of both projects by relative path and prints one
-line per file: `equal`, `differs` (with the first differences), `missing` (only in the
-reference) or `extra` (only in ours). Exit status 0 when every file is equal.
+Pairs the files of both projects by relative path and prints one line per file: `equal`,
+`differs` (with the first differences), `missing` (only in the reference) or `extra` (only
+in ours). Exit status 0 when every file is equal.
 Needs PyYAML (the reference's virtualenv has it).
 """
+import ast
 import os
 import sys
 
 import yaml
 
 
-def yml_files(project):
-    root = os.path.join(project, "resources")
+NOTEBOOK_SETTINGS = ("TARGET_TABLE", "CHECKPOINT_BASE", "MAX_WORKERS", "SOURCES")
+
+
+def files(project):
     found = {}
-    for dirpath, _, names in os.walk(root):
-        for name in names:
-            if name.endswith(".yml"):
-                full = os.path.join(dirpath, name)
-                found[os.path.relpath(full, project)] = full
+    for top, suffix in (("resources", ".yml"), ("monitoring", ".py")):
+        for dirpath, _, names in os.walk(os.path.join(project, top)):
+            for name in names:
+                if name.endswith(suffix):
+                    full = os.path.join(dirpath, name)
+                    found[os.path.relpath(full, project)] = full
     return found
+
+
+def load(path):
+    with open(path) as f:
+        if path.endswith(".yml"):
+            return yaml.safe_load(f)
+        settings = {}
+        for node in ast.parse(f.read()).body:
+            if isinstance(node, ast.Assign) and len(node.targets) == 1:
+                name = getattr(node.targets[0], "id", None)
+                if name in NOTEBOOK_SETTINGS:
+                    settings[name] = ast.literal_eval(node.value)
+        return settings
 
 
 def differences(ours, ref, path="", out=None):
@@ -48,7 +67,7 @@ def differences(ours, ref, path="", out=None):
 def main():
     if len(sys.argv) != 3:
         sys.exit(__doc__)
-    ours, ref = yml_files(sys.argv[1]), yml_files(sys.argv[2])
+    ours, ref = files(sys.argv[1]), files(sys.argv[2])
     failed = 0
     for rel in sorted(set(ours) | set(ref)):
         if rel not in ours:
@@ -59,8 +78,7 @@ def main():
             print(f"extra    {rel}")
             failed += 1
             continue
-        with open(ours[rel]) as a, open(ref[rel]) as b:
-            found = differences(yaml.safe_load(a), yaml.safe_load(b))
+        found = differences(load(ours[rel]), load(ref[rel]))
         if found:
             failed += 1
             print(f"differs  {rel}")
@@ -69,7 +87,7 @@ def main():
         else:
             print(f"equal    {rel}")
     total = len(set(ours) | set(ref))
-    print(f"resources: {total - failed}/{total} equal as parsed YAML")
+    print(f"around the code: {total - failed}/{total} equal")
     sys.exit(1 if failed else 0)
 
 

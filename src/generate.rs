@@ -287,8 +287,7 @@ pub fn run(natives: &[Arc<dyn Plugin>], args: &GenerateArgs, output: &Output) ->
         .iter()
         .map(|p| p.display().to_string())
         .collect();
-    let mut removed = report.removed.len();
-    let mut unchanged = report.unchanged;
+    let mut around_counts = (0, 0, 0);
     let before = diagnostics.len();
     match crate::around::write(
         &root,
@@ -315,8 +314,7 @@ pub fn run(natives: &[Arc<dyn Plugin>], args: &GenerateArgs, output: &Output) ->
                 );
             }
             written.extend(done.written.iter().map(|p| p.display().to_string()));
-            removed += done.removed.len();
-            unchanged += done.unchanged;
+            around_counts = (done.written.len(), done.unchanged, done.removed.len());
         }
         Err(error) => diagnostics.push(Diagnostic::error(
             "LHP-IO-002",
@@ -336,19 +334,25 @@ pub fn run(natives: &[Arc<dyn Plugin>], args: &GenerateArgs, output: &Output) ->
         generated.generated,
         pipelines.len(),
         env_dir.display(),
-        written.len(),
-        unchanged,
-        removed,
+        report.written.len(),
+        report.unchanged,
+        report.removed.len(),
         started.elapsed()
     ));
+    if around_counts != (0, 0, 0) {
+        output.info(&format!(
+            "around the code (monitoring, bundle resources): {} file(s) written, {} unchanged, {} removed",
+            around_counts.0, around_counts.1, around_counts.2
+        ));
+    }
     let totals = RunTotals {
         pipelines: pipelines.len(),
         flowgroups: project.flowgroups.len(),
         generated: generated.generated,
         failed: generated.failed,
         written,
-        unchanged,
-        removed,
+        unchanged: report.unchanged + around_counts.1,
+        removed: report.removed.len() + around_counts.2,
         output: env_dir.display().to_string(),
         errors,
         warnings,

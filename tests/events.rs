@@ -34,7 +34,8 @@ fn project_with_hooks(hooks: &str) -> tempfile::TempDir {
 fn copy_tree(from: &Path, to: &Path) {
     for entry in std::fs::read_dir(from).expect("readable").flatten() {
         let name = entry.file_name();
-        if name == "generated" || name == ".lhp" {
+        let output = ["generated", ".lhp", "resources", "monitoring"];
+        if from == example() && output.contains(&name.to_string_lossy().as_ref()) {
             continue;
         }
         let (source, target) = (entry.path(), to.join(&name));
@@ -49,8 +50,12 @@ fn copy_tree(from: &Path, to: &Path) {
 
 fn lhp(project: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_lhp"));
+    command.args(args);
+    // The example is a bundle: its resources are made from its pipeline config.
+    if args.first() == Some(&"generate") {
+        command.args(["-pc", "config/pipeline_config.yaml"]);
+    }
     command
-        .args(args)
         .current_dir(project)
         .env_remove("NO_COLOR")
         .env_remove("LHP_IGNORE_VERSION");
@@ -226,15 +231,17 @@ fn every_hook_sees_the_example_run_and_the_log_holds_its_whole_sequence() {
     let events = read_events(&project.path().join("out/events.jsonl"));
     assert_well_formed(&events);
     let count = |name: &str| events.iter().filter(|e| kind(e) == name).count();
-    assert_eq!((count("pipeline.start"), count("pipeline.end")), (3, 3));
-    assert_eq!((count("flowgroup.start"), count("flowgroup.end")), (11, 11));
+    // The example's three pipelines, and the monitoring pipeline its lhp.yaml asks for.
+    assert_eq!((count("pipeline.start"), count("pipeline.end")), (4, 4));
+    assert_eq!((count("flowgroup.start"), count("flowgroup.end")), (12, 12));
     assert_eq!(count("action.start"), count("action.end"));
     assert!(count("action.end") >= 20);
-    assert_eq!(count("table.created"), 12);
+    assert_eq!(count("table.created"), 14);
     let end = events.last().expect("events");
     assert_eq!(end["metadata"]["success"], true);
-    assert_eq!(end["metadata"]["generated"], 11);
-    assert_eq!(end["metadata"]["written"], 17);
+    assert_eq!(end["metadata"]["generated"], 12);
+    // 18 modules, the union notebook and its job, and the bundle's 4 pipeline resources.
+    assert_eq!(end["metadata"]["written"], 24);
     let written: BTreeSet<&str> = end["metadata"]["files_written"]
         .as_array()
         .expect("files_written")
@@ -242,6 +249,9 @@ fn every_hook_sees_the_example_run_and_the_log_holds_its_whole_sequence() {
         .filter_map(Value::as_str)
         .collect();
     assert!(written.contains("pedal_gold/daily_usage.py"));
+    assert!(written.contains("pedal_monitoring/monitoring.py"));
+    assert!(written.contains("monitoring/dev/union_event_logs.py"));
+    assert!(written.contains("resources/lhp/pedal_gold.pipeline.yml"));
     let action = events
         .iter()
         .find(|e| kind(e) == "action.end" && e["action"] == "write_daily_usage")
@@ -271,7 +281,7 @@ fn every_hook_sees_the_example_run_and_the_log_holds_its_whole_sequence() {
         metrics.contains(r#"lhp_flowgroups_total{pipeline="pedal_bronze",outcome="ok"} 6"#),
         "{metrics}"
     );
-    assert!(metrics.contains("lhp_files_written_total 17"), "{metrics}");
+    assert!(metrics.contains("lhp_files_written_total 24"), "{metrics}");
     assert!(metrics.contains("lhp_run_success 1"), "{metrics}");
     let pushed = gateway.received();
     assert_eq!(pushed.len(), 1);
@@ -292,7 +302,7 @@ fn every_hook_sees_the_example_run_and_the_log_holds_its_whole_sequence() {
 
     // The command hook got only what it asked for.
     let fed = read_events(&project.path().join("out/command.jsonl"));
-    assert_eq!(fed.len(), 3 * 2 + 2);
+    assert_eq!(fed.len(), 4 * 2 + 2);
     assert!(fed
         .iter()
         .all(|e| kind(e).starts_with("pipeline.") || kind(e).starts_with("generation.")));

@@ -1,6 +1,7 @@
 //! The example project in examples/pedal validates cleanly for both its environments.
 //! (The reference lakehouse-plumber 0.9.3 accepts it too: `oracle.sh lhp validate --env dev`
-//! and `--env prod`, with and without `--include-tests`, each report 3 pipelines validated.)
+//! and `--env prod`, with and without `--include-tests`, each report 4 pipelines validated:
+//! the three and the monitoring pipeline.)
 
 use std::path::Path;
 use std::process::Command;
@@ -23,7 +24,8 @@ fn the_pedal_example_validates_for_dev_and_prod() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(out.status.success(), "{args:?}: {stderr}");
         assert!(
-            stderr.contains("11 flowgroup(s) in 3 pipeline(s) valid")
+            // Its three pipelines and the monitoring pipeline lhp.yaml asks for.
+            stderr.contains("12 flowgroup(s) in 4 pipeline(s) valid")
                 && stderr.contains("0 error(s), 0 warning(s)"),
             "{args:?}: {stderr}"
         );

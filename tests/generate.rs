@@ -57,12 +57,20 @@ fn copy_of_example() -> tempfile::TempDir {
 
 fn generate_into(project: &Path, output: &Path, extra: &[&str]) -> Output {
     let output = output.to_string_lossy().into_owned();
-    let mut args = vec!["generate", "--env", "dev", "--output", output.as_str()];
+    // Code only: the bundle resources have tests of their own (tests/bundle.rs).
+    let mut args = vec![
+        "generate",
+        "--env",
+        "dev",
+        "--output",
+        output.as_str(),
+        "--no-bundle",
+    ];
     args.extend_from_slice(extra);
     lhp_in(project, &args)
 }
 
-const PEDAL_FILES: [&str; 17] = [
+const PEDAL_FILES: [&str; 18] = [
     "pedal_bronze/custom_python_functions/__init__.py",
     "pedal_bronze/custom_python_functions/maintenance.py",
     "pedal_bronze/dock_feed_lisbon.py",
@@ -75,6 +83,7 @@ const PEDAL_FILES: [&str; 17] = [
     "pedal_gold/custom_python_functions/open_data_sink.py",
     "pedal_gold/daily_usage.py",
     "pedal_gold/ride_exports.py",
+    "pedal_monitoring/monitoring.py",
     "pedal_silver/custom_python_functions/__init__.py",
     "pedal_silver/custom_python_functions/ride_features.py",
     "pedal_silver/fleet_status.py",
@@ -94,8 +103,8 @@ fn the_example_generates_one_module_per_flowgroup_and_each_compiles() {
         .collect();
     assert_eq!(names, PEDAL_FILES);
     assert!(
-        stderr(&out).contains("generated 11 flowgroup(s) of 3 pipeline(s)")
-            && stderr(&out).contains("17 file(s) written, 0 unchanged, 0 removed"),
+        stderr(&out).contains("generated 12 flowgroup(s) of 4 pipeline(s)")
+            && stderr(&out).contains("18 file(s) written, 0 unchanged, 0 removed"),
         "{}",
         stderr(&out)
     );
@@ -152,7 +161,7 @@ fn output_is_byte_identical_whatever_the_thread_count_and_reruns_change_nothing(
     let again = generate_into(&example(), one.path(), &["--jobs", "3"]);
     assert!(again.status.success(), "{}", stderr(&again));
     assert!(
-        stderr(&again).contains("0 file(s) written, 17 unchanged, 0 removed"),
+        stderr(&again).contains("0 file(s) written, 18 unchanged, 0 removed"),
         "{}",
         stderr(&again)
     );

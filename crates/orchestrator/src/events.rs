@@ -191,6 +191,8 @@ impl Publisher {
         let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         let buffered = match std::mem::replace(&mut inner.sink, Sink::Off) {
             Sink::Buffer(buffered) => buffered,
+            // A run without hooks (`--no-hooks`) has nothing to attach.
+            Sink::Off if hooks.is_empty() => return Vec::new(),
             other => {
                 inner.sink = other;
                 return vec!["hooks were already attached for this run".to_owned()];

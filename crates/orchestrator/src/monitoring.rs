@@ -81,29 +81,34 @@ pub fn flowgroup(config: &ProjectConfig) -> Option<RawFlowgroup> {
     let pipeline = pipeline_name(config)?;
     let span = monitoring.span;
     let (catalog, schema) = location(config, monitoring);
-    let text = |s: &str| Value::new(span, ValueKind::String(s.to_owned()));
-    let mapping = |entries: Vec<(&str, Value)>| {
+    // Problems found in a view are reported where the view is declared.
+    let text = |s: &str, at: Span| Value::new(at, ValueKind::String(s.to_owned()));
+    let mapping = |entries: Vec<(&str, Value)>, at: Span| {
         let mut map = Map::new();
         for (key, value) in entries {
-            map.push(text(key), value);
+            map.push(text(key, at), value);
         }
-        Value::new(span, ValueKind::Map(map))
+        Value::new(at, ValueKind::Map(map))
     };
     let view = |name: &str, query: (&str, &str), at: Span| {
-        let target = mapping(vec![
-            ("type", text("materialized_view")),
-            ("catalog", text(&catalog)),
-            ("schema", text(&schema)),
-            ("table", text(name)),
-            (query.0, text(query.1)),
-        ]);
-        let mut action = mapping(vec![
-            ("name", text(&format!("mv_{name}"))),
-            ("type", text("write")),
-            ("write_target", target),
-        ]);
-        action.span = at;
-        action
+        let target = mapping(
+            vec![
+                ("type", text("materialized_view", at)),
+                ("catalog", text(&catalog, at)),
+                ("schema", text(&schema, at)),
+                ("table", text(name, at)),
+                (query.0, text(query.1, at)),
+            ],
+            at,
+        );
+        mapping(
+            vec![
+                ("name", text(&format!("mv_{name}"), at)),
+                ("type", text("write", at)),
+                ("write_target", target),
+            ],
+            at,
+        )
     };
     let actions: Vec<Value> = match &monitoring.materialized_views {
         None => {
@@ -123,11 +128,14 @@ pub fn flowgroup(config: &ProjectConfig) -> Option<RawFlowgroup> {
     if actions.is_empty() {
         return None;
     }
-    let document = mapping(vec![
-        ("pipeline", text(&pipeline)),
-        ("flowgroup", text(MONITORING_FLOWGROUP)),
-        ("actions", Value::new(span, ValueKind::Seq(actions))),
-    ]);
+    let document = mapping(
+        vec![
+            ("pipeline", text(&pipeline, span)),
+            ("flowgroup", text(MONITORING_FLOWGROUP, span)),
+            ("actions", Value::new(span, ValueKind::Seq(actions))),
+        ],
+        span,
+    );
     Some(RawFlowgroup {
         file: config.file,
         value: document,
