@@ -231,7 +231,52 @@ const FULL_WITH_SQL_PATH: &[u8] = b"pipeline: p\nflowgroup: x\nactions:\n  - {na
 
 const BP: &str = "name: site\nparameters:\n  - {name: site, required: true}\nflowgroups:\n  - pipeline: sites\n    flowgroup: \"site_%{site}\"\n    actions: [{name: a, type: load, source: {type: delta, catalog: c, schema: s, table: t}, target: v}]\n";
 
+/// A flowgroup whose write is a CDC streaming table; `$tail` is its `cdc_config`, from line 15.
+macro_rules! cdc {
+    ($tail:literal) => {
+        concat!(
+            "pipeline: p\nflowgroup: c\nactions:\n",
+            "  - {name: l, type: load, source: {type: delta, catalog: c, schema: s, table: t}, target: v}\n",
+            "  - name: w\n    type: write\n    source: v\n    write_target:\n",
+            "      type: streaming_table\n      mode: cdc\n      catalog: c\n      schema: s\n      table: t\n",
+            "      cdc_config:\n",
+            $tail
+        )
+        .as_bytes()
+    };
+}
+
+/// A flowgroup whose write is a snapshot CDC table; `$tail` is its `snapshot_cdc_config`,
+/// from line 15.
+macro_rules! snapshot {
+    ($tail:literal) => {
+        concat!(
+            "pipeline: p\nflowgroup: c\nactions:\n",
+            "  - {name: l, type: load, source: {type: delta, catalog: c, schema: s, table: t}, target: v}\n",
+            "  - {name: w2, type: write, source: v, write_target: {type: streaming_table, catalog: c, schema: s, table: t2}}\n",
+            "  - name: w\n    type: write\n    write_target:\n",
+            "      type: streaming_table\n      mode: snapshot_cdc\n      catalog: c\n      schema: s\n      table: t\n",
+            "      snapshot_cdc_config:\n",
+            $tail
+        )
+        .as_bytes()
+    };
+}
+
+const SNAPSHOT_FUNCTION: &[u8] = b"def snapshot(latest_version, *, day=None):\n    return None\n";
+
 const CASES: &[Case] = &[
+    // CDC options the reference refuses: each rejected with LHP-VAL-007 [checked].
+    Case { name: "cdc_truncates_with_scd2", files: &[("pipelines/bronze/c.yaml", cdc!("        keys: [id]\n        sequence_by: ts\n        scd_type: 2\n        apply_as_truncates: \"op = 'T'\"\n"))], code: "LHP-VAL-007", at: "pipelines/bronze/c.yaml:18:29", says: "SCD type 1 only" },
+    Case { name: "cdc_both_column_lists", files: &[("pipelines/bronze/c.yaml", cdc!("        keys: [id]\n        sequence_by: ts\n        column_list: [a]\n        except_column_list: [b]\n"))], code: "LHP-VAL-007", at: "pipelines/bronze/c.yaml:18:29", says: "exclude each other" },
+    Case { name: "cdc_scd_type_3", files: &[("pipelines/bronze/c.yaml", cdc!("        keys: [id]\n        sequence_by: ts\n        scd_type: 3\n"))], code: "LHP-VAL-007", at: "pipelines/bronze/c.yaml:17:19", says: "`scd_type` is 1 or 2" },
+    Case { name: "cdc_ignore_null_updates_text", files: &[("pipelines/bronze/c.yaml", cdc!("        keys: [id]\n        sequence_by: ts\n        ignore_null_updates: sometimes\n"))], code: "LHP-VAL-007", at: "pipelines/bronze/c.yaml:17:30", says: "true or false" },
+    Case { name: "cdc_empty_keys", files: &[("pipelines/bronze/c.yaml", cdc!("        keys: []\n        sequence_by: ts\n"))], code: "LHP-VAL-007", at: "pipelines/bronze/c.yaml:15:15", says: "lists no column" },
+    Case { name: "cdc_empty_sequence_by", files: &[("pipelines/bronze/c.yaml", cdc!("        keys: [id]\n        sequence_by: []\n"))], code: "LHP-VAL-007", at: "pipelines/bronze/c.yaml:16:22", says: "non-empty list" },
+    Case { name: "cdc_scd2_schema_without_history", files: &[("pipelines/bronze/c.yaml", cdc!("        keys: [id]\n        sequence_by: ts\n        scd_type: 2\n      table_schema: \"id BIGINT, ts TIMESTAMP, __START_AT TIMESTAMP\"\n"))], code: "LHP-VAL-007", at: "pipelines/bronze/c.yaml:18:21", says: "`__END_AT`" },
+    Case { name: "snapshot_source_and_function", files: &[("py/snap.py", SNAPSHOT_FUNCTION), ("pipelines/bronze/c.yaml", snapshot!("        keys: [id]\n        source: c.s.t\n        source_function: {file: py/snap.py, function: snapshot}\n"))], code: "LHP-VAL-007", at: "pipelines/bronze/c.yaml:17:26", says: "exclude each other" },
+    Case { name: "snapshot_parameters_not_a_mapping", files: &[("py/snap.py", SNAPSHOT_FUNCTION), ("pipelines/bronze/c.yaml", snapshot!("        keys: [id]\n        source_function: {file: py/snap.py, function: snapshot, parameters: [1]}\n"))], code: "LHP-VAL-007", at: "pipelines/bronze/c.yaml:16:77", says: "keyword arguments" },
+
     // Reference: rejects, LHP-ACT-001 with a did-you-mean [checked].
     Case { name: "action_type_typo", files: &[("pipelines/bronze/x.yaml", b"pipeline: p\nflowgroup: x\nactions:\n  - name: a\n    type: lod\n")], code: "LHP-ACT-001", at: "pipelines/bronze/x.yaml:5:11", says: "did you mean `load`?" },
     // Reference: rejects, LHP-CFG-010 [checked].

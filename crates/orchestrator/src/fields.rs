@@ -6,7 +6,7 @@
 //! are ignored, as the reference ignores them. These tables move to the generator registry
 //! when generators exist, so that plugins declare theirs the same way.
 
-use lhp_plugin::{ActionKind, Map, Span, Value};
+use lhp_plugin::{ActionKind, Map, Span, Value, ValueKind};
 
 use crate::diagnostic::Diagnostic;
 use crate::flowgroup::did_you_mean;
@@ -501,14 +501,24 @@ impl Check<'_, '_> {
         }
         match (kind, mode) {
             ("streaming_table", Some("snapshot_cdc")) => {
-                self.require_in(map, "snapshot_cdc_config", "snapshot_cdc mode", target.span)
+                self.require_in(map, "snapshot_cdc_config", "snapshot_cdc mode", target.span);
+                if let Some(config) = map.get("snapshot_cdc_config") {
+                    self.snapshot_cdc_config(config);
+                }
             }
             ("streaming_table", Some("cdc")) => {
                 self.require_in(map, "cdc_config", "cdc mode", target.span);
-                if let Some(config) = map.get("cdc_config").and_then(Value::as_map) {
-                    self.require_in(config, "keys", "`cdc_config`", target.span);
+                if let Some(config) = map.get("cdc_config") {
+                    self.cdc_config(config, map.get("table_schema"));
                 }
-                self.require("source", ": the view it writes");
+                if self.require("source", ": the view it writes") {
+                    if let Some(sources) = self.fields.get("source").and_then(Value::as_seq) {
+                        if sources.len() > 1 {
+                            let at = self.fields.get("source").map_or(self.span, |s| s.span);
+                            self.error(at, "a CDC write reads one view: to merge several into one table, give each its own CDC write (fan-in)".to_owned());
+                        }
+                    }
+                }
             }
             ("streaming_table", Some("replace")) => {
                 self.require_in(map, "replace_config", "replace mode", target.span);
@@ -532,6 +542,166 @@ impl Check<'_, '_> {
                 }
             }
             _ => {}
+        }
+    }
+
+    /// A list of column names, if `value` is one (reported otherwise).
+    fn names<'v>(&mut self, value: &'v Value, what: &str) -> Option<Vec<&'v str>> {
+        let names: Option<Vec<&str>> = value
+            .as_seq()
+            .and_then(|items| items.iter().map(Value::as_str).collect());
+        if names.is_none() {
+            self.error(value.span, format!("{what} must be a list of column names"));
+        }
+        names
+    }
+
+    /// Keys: a non-empty list of column names.
+    fn keys(&mut self, config: &Map, what: &str, at: Span) {
+        match config.get("keys").filter(|v| !v.is_null()) {
+            None => {
+                self.require_in(config, "keys", what, at);
+            }
+            Some(keys) => {
+                if self.names(keys, "`keys`").is_some_and(|k| k.is_empty()) {
+                    self.error(keys.span, "`keys` lists no column".to_owned());
+                }
+            }
+        }
+    }
+
+    /// The options of `mode: cdc`, as the reference accepts them.
+    fn cdc_config(&mut self, config: &Value, table_schema: Option<&Value>) {
+        let Some(map) = config.as_map() else {
+            self.error(
+                config.span,
+                format!(
+                    "`cdc_config` must be a mapping, not {}",
+                    config.kind.describe()
+                ),
+            );
+            return;
+        };
+        self.keys(map, "`cdc_config`", config.span);
+        if let Some(sequence) = map.get("sequence_by").filter(|v| !v.is_null()) {
+            match &sequence.kind {
+                ValueKind::String(s) if !s.trim().is_empty() => {}
+                ValueKind::Seq(items) if !items.is_empty() => {
+                    self.names(sequence, "`sequence_by`");
+                }
+                _ => {
+                    self.error(
+                        sequence.span,
+                        "`sequence_by` is a column, or a non-empty list of columns".to_owned(),
+                    );
+                }
+            }
+        }
+        let scd = map.get("scd_type");
+        if let Some(scd) = scd {
+            if !matches!(scd.kind, ValueKind::Int(1 | 2)) {
+                self.error(scd.span, format!("`scd_type` is 1 or 2, not {scd}"));
+            }
+        }
+        let scd2 = scd.is_some_and(|v| matches!(v.kind, ValueKind::Int(2)));
+        if let Some(flag) = map.get("ignore_null_updates") {
+            if flag.as_bool().is_none() {
+                self.error(
+                    flag.span,
+                    "`ignore_null_updates` is true or false".to_owned(),
+                );
+            }
+        }
+        for key in ["apply_as_deletes", "apply_as_truncates"] {
+            if let Some(value) = map.get(key).filter(|v| v.as_str().is_none()) {
+                self.error(value.span, format!("`{key}` is a SQL condition (a string)"));
+            }
+        }
+        if let (true, Some(truncates)) = (scd2, map.get("apply_as_truncates")) {
+            self.error(
+                truncates.span,
+                "`apply_as_truncates` works with SCD type 1 only".to_owned(),
+            );
+        }
+        for key in [
+            "column_list",
+            "except_column_list",
+            "track_history_column_list",
+            "track_history_except_column_list",
+        ] {
+            if let Some(value) = map.get(key).filter(|v| !v.is_null()) {
+                self.names(value, &format!("`{key}`"));
+            }
+        }
+        for (one, other) in [
+            ("column_list", "except_column_list"),
+            (
+                "track_history_column_list",
+                "track_history_except_column_list",
+            ),
+        ] {
+            if let (Some(_), Some(second)) = (map.get(one), map.get(other)) {
+                self.error(
+                    second.span,
+                    format!("`{one}` and `{other}` exclude each other: give one"),
+                );
+            }
+        }
+        // SCD 2 keeps each version's validity in these columns: a declared schema needs them.
+        if let (true, Some(schema)) = (scd2, table_schema.and_then(Value::as_str)) {
+            let inline = schema.contains(' ') || schema.contains('\n');
+            for column in ["__START_AT", "__END_AT"] {
+                if inline && !schema.contains(column) {
+                    let at = table_schema.map_or(self.span, |s| s.span);
+                    self.error(at, format!("an SCD type 2 table's schema needs the `{column}` column, of the type of `sequence_by`"));
+                }
+            }
+        }
+    }
+
+    /// The options of `mode: snapshot_cdc`, as the reference accepts them.
+    fn snapshot_cdc_config(&mut self, config: &Value) {
+        let Some(map) = config.as_map() else {
+            self.error(
+                config.span,
+                format!(
+                    "`snapshot_cdc_config` must be a mapping, not {}",
+                    config.kind.describe()
+                ),
+            );
+            return;
+        };
+        self.keys(map, "`snapshot_cdc_config`", config.span);
+        if let (Some(_), Some(function)) = (map.get("source"), map.get("source_function")) {
+            self.error(
+                function.span,
+                "`source` and `source_function` exclude each other: give one".to_owned(),
+            );
+        }
+        if let Some(scd) = map.get("stored_as_scd_type") {
+            if !matches!(scd.kind, ValueKind::Int(1 | 2)) {
+                self.error(
+                    scd.span,
+                    format!("`stored_as_scd_type` is 1 or 2, not {scd}"),
+                );
+            }
+        }
+        if let Some(parameters) = map
+            .get("source_function")
+            .and_then(Value::as_map)
+            .and_then(|f| f.get("parameters"))
+            .filter(|p| !p.is_null() && p.as_map().is_none())
+        {
+            self.error(
+                parameters.span,
+                "`parameters` maps the function's keyword arguments to values".to_owned(),
+            );
+        }
+        if let (Some(_), Some(second)) = (
+            map.get("track_history_column_list"),
+            map.get("track_history_except_column_list"),
+        ) {
+            self.error(second.span, "`track_history_column_list` and `track_history_except_column_list` exclude each other: give one".to_owned());
         }
     }
 
