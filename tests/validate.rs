@@ -265,7 +265,18 @@ macro_rules! snapshot {
 
 const SNAPSHOT_FUNCTION: &[u8] = b"def snapshot(latest_version, *, day=None):\n    return None\n";
 
+/// Two CDC writes merging into table c.s.t; the second is the given line 7.
+macro_rules! concat_bytes_fan_in {
+    ($second:literal) => {
+        concat!("pipeline: p\nflowgroup: f\nactions:\n  - {name: l1, type: load, source: {type: delta, catalog: c, schema: s, table: a}, target: v1}\n  - {name: l2, type: load, source: {type: delta, catalog: c, schema: s, table: b}, target: v2}\n  - {name: w1, type: write, source: v1, write_target: {type: streaming_table, mode: cdc, catalog: c, schema: s, table: t, cdc_config: {keys: [id], sequence_by: ts}}}\n", $second).as_bytes()
+    };
+}
+
 const CASES: &[Case] = &[
+    // CDC fan-in: the writes into one table must agree; the reference rejects both,
+    // with these codes [checked].
+    Case { name: "cdc_fan_in_keys_disagree", files: &[("pipelines/bronze/f.yaml", concat_bytes_fan_in!("  - {name: w2, type: write, source: v2, write_target: {type: streaming_table, mode: cdc, create_table: false, catalog: c, schema: s, table: t, cdc_config: {keys: [other], sequence_by: ts}}}\n"))], code: "LHP-CFG-010", at: "pipelines/bronze/f.yaml:7:163", says: "disagree on `cdc_config.keys`" },
+    Case { name: "cdc_fan_in_mixed_modes", files: &[("pipelines/bronze/f.yaml", concat_bytes_fan_in!("  - {name: w2, type: write, source: v2, write_target: {type: streaming_table, create_table: false, catalog: c, schema: s, table: t}}\n"))], code: "LHP-VAL-010", at: "pipelines/bronze/f.yaml:7:130", says: "both with CDC" },
     // CDC options the reference refuses: each rejected with LHP-VAL-007 [checked].
     Case { name: "cdc_truncates_with_scd2", files: &[("pipelines/bronze/c.yaml", cdc!("        keys: [id]\n        sequence_by: ts\n        scd_type: 2\n        apply_as_truncates: \"op = 'T'\"\n"))], code: "LHP-VAL-007", at: "pipelines/bronze/c.yaml:18:29", says: "SCD type 1 only" },
     Case { name: "cdc_both_column_lists", files: &[("pipelines/bronze/c.yaml", cdc!("        keys: [id]\n        sequence_by: ts\n        column_list: [a]\n        except_column_list: [b]\n"))], code: "LHP-VAL-007", at: "pipelines/bronze/c.yaml:18:29", says: "exclude each other" },

@@ -174,10 +174,11 @@ pub fn check_pipeline(flowgroups: &[&Flowgroup], problems: &mut Vec<Diagnostic>)
 /// materialized view, a `snapshot_cdc` or `replace` write, or a write with `create_table`,
 /// which is the default); further writes append with `create_table: false`.
 pub fn check_tables(flowgroups: &[&Flowgroup], problems: &mut Vec<Diagnostic>) {
-    struct Writer {
+    struct Writer<'a> {
         action: String,
         creates: bool,
         span: Span,
+        target: &'a lhp_plugin::Map,
     }
     let mut tables: BTreeMap<String, Vec<Writer>> = BTreeMap::new();
     for action in flowgroups
@@ -212,9 +213,37 @@ pub fn check_tables(flowgroups: &[&Flowgroup], problems: &mut Vec<Diagnostic>) {
             action: action.name.value.clone(),
             creates,
             span,
+            target,
         });
     }
     for (table, writers) in &tables {
+        let cdc = |w: &Writer| w.target.get("mode").and_then(Value::as_str) == Some("cdc");
+        let (cdc_writers, others): (Vec<&Writer>, Vec<&Writer>) =
+            writers.iter().partition(|w| cdc(w));
+        if let Some(first) = cdc_writers.first() {
+            if let Some(other) = others.first() {
+                problems.push(
+                    Diagnostic::error(
+                        "LHP-VAL-010",
+                        format!(
+                            "table `{table}` is written both with CDC (`{}`) and without (`{}`)",
+                            first.action, other.action
+                        ),
+                    )
+                    .at(other.span)
+                    .hint("use mode: cdc for every write of the table, or write to two tables"),
+                );
+            } else {
+                check_cdc_fan_in(
+                    table,
+                    &cdc_writers
+                        .iter()
+                        .map(|w| (w.action.as_str(), w.span, w.target))
+                        .collect::<Vec<_>>(),
+                    problems,
+                );
+            }
+        }
         let creators: Vec<&Writer> = writers.iter().filter(|w| w.creates).collect();
         match creators.as_slice() {
             [] => problems.push(
@@ -239,6 +268,76 @@ pub fn check_tables(flowgroups: &[&Flowgroup], problems: &mut Vec<Diagnostic>) {
                         .hint("let one write create it and give the others `create_table: false` (they then append)"),
                     );
                 }
+            }
+        }
+    }
+}
+
+/// The writes that merge CDC flows into one table must agree on what the table is: its
+/// keys, sequencing, SCD type, history columns and table settings (each flow may still
+/// choose its deletes, truncates, columns and `once`).
+fn check_cdc_fan_in(
+    table: &str,
+    writers: &[(&str, Span, &lhp_plugin::Map)],
+    problems: &mut Vec<Diagnostic>,
+) {
+    const CDC_FIELDS: [&str; 5] = [
+        "keys",
+        "sequence_by",
+        "scd_type",
+        "track_history_column_list",
+        "track_history_except_column_list",
+    ];
+    const TABLE_FIELDS: [&str; 10] = [
+        "partition_columns",
+        "cluster_columns",
+        "cluster_by_auto",
+        "table_properties",
+        "spark_conf",
+        "table_schema",
+        "comment",
+        "path",
+        "row_filter",
+        "temporary",
+    ];
+    let value_of = |target: &lhp_plugin::Map, cdc: bool, field: &str| {
+        let container = if cdc {
+            target.get("cdc_config").and_then(Value::as_map)
+        } else {
+            Some(target)
+        };
+        let value = container
+            .and_then(|c| c.get(field))
+            .filter(|v| !v.is_null());
+        match (value, field) {
+            (Some(v), _) => (v.to_json(), Some(v.span)),
+            (None, "scd_type") => (serde_json::json!(1), None),
+            (None, "temporary") => (serde_json::json!(false), None),
+            (None, _) => (serde_json::Value::Null, None),
+        }
+    };
+    let fields = CDC_FIELDS
+        .iter()
+        .map(|f| (true, *f))
+        .chain(TABLE_FIELDS.iter().map(|f| (false, *f)));
+    for (cdc, field) in fields {
+        let (first_action, _, first_target) = writers[0];
+        let (expected, _) = value_of(first_target, cdc, field);
+        for &(action, span, target) in &writers[1..] {
+            let (found, at) = value_of(target, cdc, field);
+            if found != expected {
+                let scope = if cdc { "cdc_config." } else { "" };
+                problems.push(
+                    Diagnostic::error(
+                        "LHP-CFG-010",
+                        format!(
+                            "the CDC writes of table `{table}` disagree on `{scope}{field}`: `{first_action}` has {expected}, `{action}` has {found}"
+                        ),
+                    )
+                    .at(at.unwrap_or(span))
+                    .hint("flows into one table share its keys, sequencing, SCD type, history columns and table settings"),
+                );
+                return;
             }
         }
     }
