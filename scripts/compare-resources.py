@@ -88,7 +88,9 @@ def main():
             print(f"equal    {rel}")
     total = len(set(ours) | set(ref))
     print(f"around the code: {total - failed}/{total} equal")
-    sys.exit(1 if failed else 0)
+    if total == 0:
+        print("nothing was written around the code by either: nothing was compared")
+    sys.exit(1 if failed or total == 0 else 0)
 
 
 if __name__ == "__main__":

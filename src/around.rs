@@ -22,6 +22,8 @@ pub(crate) struct Plan {
     monitoring_has_views: bool,
     /// In a bundle, each pipeline's resource settings, merged and substituted.
     bundle: Option<BTreeMap<String, Value>>,
+    /// The monitoring notebook and job, rendered.
+    monitoring_files: Vec<(PathBuf, String)>,
 }
 
 /// Reads the pipeline config, decides what monitoring covers, and checks every bundle
@@ -60,11 +62,48 @@ pub(crate) fn plan(
         plan.monitored =
             monitoring::monitored_pipelines(&project.pipelines, name, pipeline_config.as_ref());
         plan.monitoring_has_views = monitoring::flowgroup(&config).is_some();
+        // As in the reference, the union reads every event log by the project's naming.
+        for pipeline in &plan.monitored {
+            let own = pipeline_config
+                .as_ref()
+                .and_then(|pc| pc.pipelines.get(pipeline))
+                .and_then(Value::as_map)
+                .and_then(|settings| settings.get("event_log"))
+                .filter(|log| log.as_map().is_some());
+            if let Some(own) = own {
+                diagnostics.push(
+                    Diagnostic::warning(
+                        "LHP-CFG-009",
+                        format!("pipeline `{pipeline}` names its own event log, but the monitoring union reads event logs by lhp.yaml's `event_log` naming"),
+                    )
+                    .at(own.span)
+                    .hint("drop the pipeline's own `event_log` to have it monitored, or set `event_log: false` to leave it out"),
+                );
+            }
+        }
         if plan.monitored.is_empty() {
             project.flowgroups.retain(|f| {
                 !(f.pipeline() == name && f.name() == monitoring::MONITORING_FLOWGROUP)
             });
         }
+        plan.monitoring_files = monitoring::files(
+            root,
+            &args.env,
+            &config,
+            &project.substitutions,
+            &plan.monitored,
+            plan.monitoring_has_views,
+            &mut project.sources,
+            diagnostics,
+        );
+    }
+    if let Some(pipeline_config) = &pipeline_config {
+        warn_unknown_pipelines(
+            pipeline_config,
+            &project.pipelines,
+            monitoring_pipeline.as_deref(),
+            diagnostics,
+        );
     }
     let (true, Some(pipeline_config)) = (bundle_on, pipeline_config) else {
         return plan;
@@ -113,43 +152,24 @@ pub(crate) fn write(
     env: &str,
     env_dir: &Path,
     plan: &Plan,
-    project: &mut LoadedProject,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> std::io::Result<Written> {
     let mut done = Written::default();
-    if let Some(config) = project.config.clone() {
-        let report = monitoring::write_files(
-            root,
-            env,
-            &config,
-            &project.substitutions,
-            &plan.monitored,
-            plan.monitoring_has_views,
-            &mut project.sources,
-            diagnostics,
-        )?;
-        done.written.extend(report.written);
-        done.unchanged += report.unchanged;
-        done.removed.extend(report.removed);
-    }
+    let report = monitoring::write_files(root, env, &plan.monitoring_files)?;
+    done.written.extend(report.written);
+    done.unchanged += report.unchanged;
+    done.removed.extend(report.removed);
+    done.kept.extend(report.kept);
     let Some(settings) = &plan.bundle else {
         return Ok(done);
     };
-    let mut generated: Vec<String> = match std::fs::read_dir(env_dir) {
-        Ok(entries) => entries
-            .filter_map(Result::ok)
-            .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .filter(|name| !name.starts_with(['_', '.']))
-            .collect(),
-        Err(_) => Vec::new(),
-    };
-    generated.sort();
+    // A resource per pipeline whose code is in the output (this run's, or an earlier one's
+    // for pipelines a --pipeline run did not touch).
     let mut resources = BTreeMap::new();
-    for pipeline in generated {
-        if let Some(merged) = settings.get(&pipeline) {
-            let text = bundle::pipeline_resource(&pipeline, merged, diagnostics);
-            resources.insert(pipeline, text);
+    for (pipeline, merged) in settings {
+        if env_dir.join(pipeline).is_dir() {
+            let text = bundle::pipeline_resource(pipeline, merged, diagnostics);
+            resources.insert(pipeline.clone(), text);
         }
     }
     let report = bundle::sync_resources(root, &resources)?;
@@ -158,4 +178,35 @@ pub(crate) fn write(
     done.removed.extend(report.removed);
     done.kept.extend(report.kept);
     Ok(done)
+}
+
+/// A pipeline config document naming no pipeline of the project is most likely a typo: the
+/// pipeline it meant then gets only the defaults.
+fn warn_unknown_pipelines(
+    pipeline_config: &PipelineConfig,
+    pipelines: &std::collections::BTreeSet<String>,
+    monitoring_pipeline: Option<&str>,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    let known: Vec<&str> = pipelines
+        .iter()
+        .map(String::as_str)
+        .chain(monitoring_pipeline)
+        .collect();
+    for (name, settings) in &pipeline_config.pipelines {
+        if known.contains(&name.as_str()) {
+            continue;
+        }
+        let mut warning = Diagnostic::warning(
+            "LHP-CFG-009",
+            format!(
+                "the pipeline config configures `{name}`, which is not a pipeline of this project"
+            ),
+        )
+        .at(settings.span);
+        if let Some(guess) = lhp_orchestrator::flowgroup::did_you_mean(name, &known) {
+            warning = warning.hint(format!("did you mean `{guess}`?"));
+        }
+        diagnostics.push(warning);
+    }
 }

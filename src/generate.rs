@@ -289,14 +289,7 @@ pub fn run(natives: &[Arc<dyn Plugin>], args: &GenerateArgs, output: &Output) ->
         .collect();
     let mut around_counts = (0, 0, 0);
     let before = diagnostics.len();
-    match crate::around::write(
-        &root,
-        &args.env,
-        &env_dir,
-        &around,
-        &mut project,
-        &mut diagnostics,
-    ) {
+    match crate::around::write(&root, &args.env, &env_dir, &around, &mut diagnostics) {
         Ok(done) => {
             for path in &done.written {
                 output.info(&format!("wrote {}", root.join(path).display()));

@@ -28,6 +28,7 @@ const PIPELINE_CONFIG: &str = r#"project_defaults:
   schema: raw
   configuration:
     harbour.env: "${catalog}"
+    harbour.pattern: "[0-9]{4}"
   tags:
     team: harbour
   packaging: source
@@ -163,6 +164,8 @@ fn each_pipeline_gets_a_resource_from_the_pipeline_config() {
         "${workspace.file_path}/generated/${bundle.target}"
     );
     assert_eq!(landing["configuration"]["harbour.env"], "harbour_dev");
+    // A bare `{4}` is text, not a token.
+    assert_eq!(landing["configuration"]["harbour.pattern"], "[0-9]{4}");
     assert_eq!(landing["tags"]["team"], "harbour");
     // `event_log: false` in its document; serverless, so no edition; packaging is lhp's own.
     for absent in [
@@ -271,6 +274,20 @@ fn hand_written_resources_stay_and_stale_generated_ones_go() {
             PathBuf::from("lhp/marts.pipeline.yml"),
         ]
     );
+    // A document for a pipeline the project does not have is most likely a typo.
+    let config = std::fs::read_to_string(project.path().join("config/pc.yaml")).expect("config");
+    std::fs::write(
+        project.path().join("config/pc.yaml"),
+        config.replace("pipeline: marts\n", "pipeline: mart\n"),
+    )
+    .expect("write");
+    let out = lhp(project.path(), &["generate", "-pc", "config/pc.yaml"]);
+    let text = stderr(&out);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("warning[LHP-CFG-009]") && text.contains("did you mean `marts`?"),
+        "{text}"
+    );
     for kept in ["lhp/extra.yml", "lhp/landing.pipeline.yml", "job.yml"] {
         let text = std::fs::read_to_string(project.path().join("resources").join(kept));
         assert_eq!(text.ok().as_deref(), Some(hand_written), "{kept}");
@@ -311,6 +328,21 @@ fn pipeline_config_mistakes_are_errors_at_their_line_and_nothing_is_written() {
             "config/pc.yaml:1",
         ),
         ("project_defaults: [unclosed\n", "LHP-CFG-009", "config/pc.yaml"),
+        (
+            "project_defaults:\n---\npipeline: marts\ncatalog: c\nschema: s\n",
+            "LHP-CFG-026",
+            "config/pc.yaml:1",
+        ),
+        (
+            "project_defaults: {catalog: c, schema: s}\n---\npipeline: marts\nroot_path: /elsewhere\n",
+            "LHP-VAL-009",
+            "config/pc.yaml:4",
+        ),
+        (
+            "project_defaults: {catalog: c, schema: s, tags: {token: \"${secret:ops/token}\"}}\n",
+            "LHP-CFG-010",
+            "config/pc.yaml:1",
+        ),
     ];
     for (config, code, position) in cases {
         let project = bundle_project(None);
@@ -401,6 +433,22 @@ fn monitoring_writes_its_pipeline_notebook_and_job_and_removes_them_when_turned_
     assert_eq!(resource["catalog"], "harbour_dev");
     assert!(resource.get("event_log").is_none(), "{resource}");
 
+    // A hand-written file where the job goes is left as it is, and said so.
+    let job_path = root.join("resources/harbour_event_log_monitoring.job.yml");
+    std::fs::write(&job_path, "resources: {}\n").expect("write");
+    let out = lhp(root, &["generate", "-pc", "config/pc.yaml"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("warning[LHP-IO-004]"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        std::fs::read_to_string(&job_path).ok().as_deref(),
+        Some("resources: {}\n")
+    );
+    std::fs::remove_file(&job_path).expect("remove");
+
     // Turned off: everything monitoring wrote goes; the rest stays.
     let config = std::fs::read_to_string(root.join("lhp.yaml")).expect("lhp.yaml");
     std::fs::write(
@@ -439,6 +487,14 @@ fn monitoring_settings_are_checked_where_they_are_written() {
             "monitoring:\n  checkpoint_path: /v\n  job_config_path: config/job.yaml\n  materialized_views:\n    - {name: a, sql: SELECT 1}\n    - {name: a, sql: SELECT 2}\n",
             "declared twice",
         ),
+        (
+            "monitoring:\n  pipeline_name: ../../outside\n  checkpoint_path: /v\n  job_config_path: config/job.yaml\n",
+            "letters, digits",
+        ),
+        (
+            "monitoring:\n  checkpoint_path: /v\n  job_config_path: config/missing.yaml\n",
+            "cannot read the monitoring job config",
+        ),
     ];
     for (section, expected) in cases {
         let project = bundle_project(Some(section));
@@ -448,5 +504,7 @@ fn monitoring_settings_are_checked_where_they_are_written() {
         assert!(text.contains("error[LHP-CFG-008]"), "{section}: {text}");
         assert!(text.contains(expected), "{section}: {text}");
         assert!(text.contains("lhp.yaml:"), "{section}: {text}");
+        // Checked before anything is written.
+        assert!(!project.path().join("generated").exists(), "{section}");
     }
 }

@@ -14,7 +14,7 @@ use lhp_plugin::{load_documents, FileId, Limits, Map, Sources, Span, Value, Valu
 
 use crate::diagnostic::Diagnostic;
 use crate::settings::EventLogSettings;
-use crate::substitution::{unresolved_in, Substitutions};
+use crate::substitution::Substitutions;
 use crate::yaml_out::{python_text, to_yaml, Node};
 
 /// The file whose presence makes a project a bundle.
@@ -50,6 +50,9 @@ const EXPLICIT_KEYS: [&str; 15] = [
     "permissions",
     "packaging",
 ];
+
+/// Keys of a resource that lhp derives itself; a pipeline config cannot set them.
+const LHP_SETS: [&str; 3] = ["name", "libraries", "root_path"];
 
 /// The cluster settings a resource carries (as the reference writes them).
 const CLUSTER_KEYS: [&str; 7] = [
@@ -144,7 +147,11 @@ impl PipelineConfig {
                 continue;
             };
             if let Some(defaults) = map.get("project_defaults") {
-                if defaults.as_map().is_none() && !defaults.is_null() {
+                if defaults.is_null() {
+                    // `project_defaults:` with nothing under it sets nothing.
+                    continue;
+                }
+                if defaults.as_map().is_none() {
                     problems.push(
                         Diagnostic::error("LHP-VAL-009", "`project_defaults` must be a mapping")
                             .at(defaults.span),
@@ -307,10 +314,8 @@ impl PipelineConfig {
         if let Some(own) = own {
             deep_merge(&mut merged, own);
         }
-        if let (Some(event_log), false) = (event_log.filter(|e| e.enabled), is_monitoring) {
-            let ValueKind::Map(map) = &mut merged.kind else {
-                unreachable!("merged settings start as a mapping");
-            };
+        let injected = event_log.filter(|e| e.enabled && !is_monitoring);
+        if let (Some(event_log), ValueKind::Map(map)) = (injected, &mut merged.kind) {
             match map.get("event_log").map(|v| &v.kind) {
                 Some(ValueKind::Bool(false)) => map.retain(|k, _| k.as_str() != Some("event_log")),
                 Some(ValueKind::Map(_)) => {}
@@ -339,6 +344,16 @@ impl PipelineConfig {
         }
         let mut secrets = Vec::new();
         substitutions.substitute(&mut merged, &mut secrets, problems);
+        if !secrets.is_empty() {
+            problems.push(
+                Diagnostic::error(
+                    "LHP-CFG-010",
+                    format!("pipeline `{pipeline}`: a secret cannot go into a bundle resource, which is plain YAML"),
+                )
+                .at(span)
+                .hint("give the value through a bundle variable or the pipeline's own configuration"),
+            );
+        }
         merged
     }
 }
@@ -381,6 +396,14 @@ fn check_settings(settings: &Value, problems: &mut Vec<Diagnostic>) {
     let mut problem = |message: String, at: Span| {
         problems.push(Diagnostic::error("LHP-VAL-009", message).at(at));
     };
+    for key in LHP_SETS {
+        if let Some(value) = map.get(key) {
+            problem(
+                format!("`{key}` is set by lhp (from the pipeline's name and generated files): remove it"),
+                value.span,
+            );
+        }
+    }
     if let Some(value) = map.get("environment") {
         if value.as_map().is_none() {
             problem(
@@ -514,12 +537,10 @@ pub fn check_resource_settings(
             .hint("set them under `project_defaults` or in the pipeline's own document"),
         );
     }
-    for (span, path, words) in crate::substitution::unresolved_tokens(settings) {
-        let words: Vec<String> = words
-            .into_iter()
-            .filter(|w| !unresolved_in(&format!("{{{w}}}")).is_empty())
-            .collect();
-        if !words.is_empty() {
+    let mut left = Vec::new();
+    dollar_tokens_in(settings, &mut String::new(), &mut left);
+    for (span, path, words) in left {
+        {
             problems.push(
                 Diagnostic::error(
                     "LHP-CFG-010",
@@ -537,6 +558,43 @@ pub fn check_resource_settings(
         }
     }
     problems.len() == before
+}
+
+/// Every string of `value` still holding `${name}` tokens, with its path. Only `${name}` is
+/// a token here: a bare `{4}` (in a regex, say) is text.
+fn dollar_tokens_in(
+    value: &Value,
+    path: &mut String,
+    found: &mut Vec<(Span, String, Vec<String>)>,
+) {
+    match &value.kind {
+        ValueKind::String(text) => {
+            let words = crate::substitution::dollar_tokens(text);
+            if !words.is_empty() {
+                found.push((value.span, path.clone(), words));
+            }
+        }
+        ValueKind::Seq(items) => {
+            for (i, item) in items.iter().enumerate() {
+                let len = path.len();
+                path.push_str(&format!("[{i}]"));
+                dollar_tokens_in(item, path, found);
+                path.truncate(len);
+            }
+        }
+        ValueKind::Map(map) => {
+            for (key, item) in map.entries() {
+                let len = path.len();
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(&python_text(key));
+                dollar_tokens_in(item, path, found);
+                path.truncate(len);
+            }
+        }
+        _ => {}
+    }
 }
 
 /// The resource file's text for `pipeline` with its merged settings.
@@ -654,7 +712,7 @@ pub fn pipeline_resource(
         fields.push(("permissions".into(), self::permissions(permissions)));
     }
     for (key, value) in map.iter_str() {
-        if !EXPLICIT_KEYS.contains(&key) {
+        if !EXPLICIT_KEYS.contains(&key) && !LHP_SETS.contains(&key) {
             fields.push((key.to_owned(), Node::from_value(value)));
         }
     }

@@ -393,8 +393,49 @@ fn monitoring(
             return None;
         }
     };
+    const KEYS: [&str; 10] = [
+        "enabled",
+        "pipeline_name",
+        "catalog",
+        "schema",
+        "streaming_table",
+        "checkpoint_path",
+        "job_config_path",
+        "max_concurrent_streams",
+        "materialized_views",
+        "enable_job_monitoring",
+    ];
+    // The reference ignores unknown keys; a typo here silently changes what is generated,
+    // so it is a warning (an error under --strict).
+    for (key, _) in map.entries() {
+        let Some(name) = key.as_str() else { continue };
+        if !KEYS.contains(&name) {
+            let mut warning = Diagnostic::warning(
+                "LHP-CFG-009",
+                format!("`monitoring` has no setting `{name}`: it is ignored"),
+            )
+            .at(key.span);
+            if let Some(guess) = crate::flowgroup::did_you_mean(name, &KEYS) {
+                warning = warning.hint(format!("did you mean `{guess}`?"));
+            }
+            problems.push(warning);
+        }
+    }
     let problem = |message: String, at: Span| Diagnostic::error("LHP-CFG-008", message).at(at);
     let at = |key: &str| map.get(key).map_or(section.span, |v| v.span);
+    if let Some(name) = map.get("pipeline_name").filter(|v| !v.is_null()) {
+        let valid = name.as_str().is_some_and(|n| {
+            !n.is_empty()
+                && n.chars()
+                    .all(|c| c.is_alphanumeric() || c == '_' || c == '-')
+        });
+        if !valid {
+            problems.push(problem(
+                format!("`monitoring.pipeline_name` names files and folders: {name} must be letters, digits, `_` and `-`"),
+                name.span,
+            ));
+        }
+    }
     let max_concurrent_streams = match map.get("max_concurrent_streams") {
         None => 10,
         Some(Value {

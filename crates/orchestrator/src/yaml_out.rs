@@ -182,8 +182,15 @@ fn string_text(text: &str) -> String {
     if safe {
         text.to_owned()
     } else {
-        // A JSON string is a valid YAML double-quoted scalar.
-        serde_json::Value::String(text.to_owned()).to_string()
+        // A JSON string is a valid YAML double-quoted scalar once the characters YAML does
+        // not allow as they are (DEL, the C1 controls) are escaped too.
+        let json = serde_json::Value::String(text.to_owned()).to_string();
+        json.chars()
+            .map(|c| match c {
+                '\u{7f}'..='\u{9f}' => format!("\\u{:04x}", u32::from(c)),
+                c => c.to_string(),
+            })
+            .collect()
     }
 }
 
