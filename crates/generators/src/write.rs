@@ -41,15 +41,7 @@ pub fn full_table_name(action: &Action) -> String {
 
 /// Whether a value counts as set (Python truthiness).
 fn truthy(value: Option<&Value>) -> Option<&Value> {
-    value.filter(|v| match &v.kind {
-        ValueKind::Null => false,
-        ValueKind::Bool(b) => *b,
-        ValueKind::Int(i) => *i != 0,
-        ValueKind::Float(x) => *x != 0.0,
-        ValueKind::String(s) => !s.is_empty(),
-        ValueKind::Seq(items) => !items.is_empty(),
-        ValueKind::Map(map) => !map.is_empty(),
-    })
+    value.filter(|v| v.is_truthy())
 }
 
 /// The name of an action's flow: `f_` + its name without a leading `write_`.

@@ -487,17 +487,10 @@ pub(crate) fn deep_merge(base: &mut Value, over: &Value) {
     }
 }
 
-/// Python's truthiness, which decides whether the reference writes an optional key.
+/// The value when it is set in Python's sense ([`Value::is_truthy`]): the reference writes
+/// an optional key only then.
 pub(crate) fn truthy(value: Option<&Value>) -> Option<&Value> {
-    value.filter(|v| match &v.kind {
-        ValueKind::Null => false,
-        ValueKind::Bool(b) => *b,
-        ValueKind::Int(i) => *i != 0,
-        ValueKind::Float(x) => *x != 0.0,
-        ValueKind::String(s) => !s.is_empty(),
-        ValueKind::Seq(items) => !items.is_empty(),
-        ValueKind::Map(map) => !map.is_empty(),
-    })
+    value.filter(|v| v.is_truthy())
 }
 
 /// A value the reference writes unquoted: what its text means as YAML.
@@ -537,8 +530,14 @@ pub fn check_resource_settings(
             .hint("set them under `project_defaults` or in the pipeline's own document"),
         );
     }
+    // Only `${name}` is a token here: a bare `{4}` (in a regex, say) is text.
     let mut left = Vec::new();
-    dollar_tokens_in(settings, &mut String::new(), &mut left);
+    crate::substitution::walk_strings(settings, &mut String::new(), &mut |span, path, text| {
+        let words = crate::substitution::dollar_tokens(text);
+        if !words.is_empty() {
+            left.push((span, path.to_owned(), words));
+        }
+    });
     for (span, path, words) in left {
         {
             problems.push(
@@ -558,43 +557,6 @@ pub fn check_resource_settings(
         }
     }
     problems.len() == before
-}
-
-/// Every string of `value` still holding `${name}` tokens, with its path. Only `${name}` is
-/// a token here: a bare `{4}` (in a regex, say) is text.
-fn dollar_tokens_in(
-    value: &Value,
-    path: &mut String,
-    found: &mut Vec<(Span, String, Vec<String>)>,
-) {
-    match &value.kind {
-        ValueKind::String(text) => {
-            let words = crate::substitution::dollar_tokens(text);
-            if !words.is_empty() {
-                found.push((value.span, path.clone(), words));
-            }
-        }
-        ValueKind::Seq(items) => {
-            for (i, item) in items.iter().enumerate() {
-                let len = path.len();
-                path.push_str(&format!("[{i}]"));
-                dollar_tokens_in(item, path, found);
-                path.truncate(len);
-            }
-        }
-        ValueKind::Map(map) => {
-            for (key, item) in map.entries() {
-                let len = path.len();
-                if !path.is_empty() {
-                    path.push('.');
-                }
-                path.push_str(&python_text(key));
-                dollar_tokens_in(item, path, found);
-                path.truncate(len);
-            }
-        }
-        _ => {}
-    }
 }
 
 /// The resource file's text for `pipeline` with its merged settings.
@@ -801,7 +763,8 @@ fn permissions(entries: &[Value]) -> Node {
     )
 }
 
-/// What syncing `resources/lhp/` did, paths relative to the project root.
+/// What writing files around the code did (`resources/lhp/`, monitoring), paths relative to
+/// the project root.
 #[derive(Debug, Default)]
 pub struct SyncReport {
     /// Resources written because they were new or changed.

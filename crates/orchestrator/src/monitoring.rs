@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use lhp_plugin::{load_documents, Limits, Map, Sources, Span, Value, ValueKind};
 
-use crate::bundle::{deep_merge, PipelineConfig};
+use crate::bundle::{deep_merge, PipelineConfig, SyncReport};
 use crate::diagnostic::Diagnostic;
 use crate::flowgroup::RawFlowgroup;
 use crate::project::ProjectConfig;
@@ -167,19 +167,6 @@ pub fn monitored_pipelines(
         .collect()
 }
 
-/// What writing the monitoring files did, paths relative to the project root.
-#[derive(Debug, Default)]
-pub struct MonitoringReport {
-    /// Files written (new or changed).
-    pub written: Vec<PathBuf>,
-    /// Files already as they should be.
-    pub unchanged: usize,
-    /// Files of earlier runs that are no longer produced.
-    pub removed: Vec<PathBuf>,
-    /// Hand-written files where lhp would have written, left as they are.
-    pub kept: Vec<PathBuf>,
-}
-
 /// The union notebook and the job for `env` (paths relative to the root, and texts), when
 /// monitoring is on and some pipeline is monitored; nothing when a problem was found (in
 /// `problems`). `has_pipeline` says whether the monitoring pipeline has views (the job then
@@ -245,8 +232,8 @@ pub fn write_files(
     root: &Path,
     env: &str,
     files: &[(PathBuf, String)],
-) -> std::io::Result<MonitoringReport> {
-    let mut report = MonitoringReport::default();
+) -> std::io::Result<SyncReport> {
+    let mut report = SyncReport::default();
     remove_stale(root, env, files, &mut report)?;
     for (relative, text) in files {
         let path = root.join(relative);
@@ -284,7 +271,7 @@ fn remove_stale(
     root: &Path,
     env: &str,
     wanted: &[(PathBuf, String)],
-    report: &mut MonitoringReport,
+    report: &mut SyncReport,
 ) -> std::io::Result<()> {
     let wanted: BTreeSet<&Path> = wanted.iter().map(|(p, _)| p.as_path()).collect();
     let notebook = Path::new("monitoring")

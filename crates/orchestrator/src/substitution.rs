@@ -392,7 +392,13 @@ pub fn unresolved_tokens(value: &Value) -> Vec<(Span, String, Vec<String>)> {
     found
 }
 
-fn walk_strings(value: &Value, path: &mut String, visit: &mut dyn FnMut(Span, &str, &str)) {
+/// Calls `visit` with the span, the path (`actions[0].source.table`) and the text of every
+/// string in `value`.
+pub(crate) fn walk_strings(
+    value: &Value,
+    path: &mut String,
+    visit: &mut dyn FnMut(Span, &str, &str),
+) {
     match &value.kind {
         ValueKind::String(text) => visit(value.span, path, text),
         ValueKind::Seq(items) => {

@@ -87,6 +87,20 @@ impl Value {
         }
     }
 
+    /// Python's truthiness: false for null, `false`, zero, and empty text, lists and
+    /// mappings. The reference writes an optional setting only when it is truthy.
+    pub fn is_truthy(&self) -> bool {
+        match &self.kind {
+            ValueKind::Null => false,
+            ValueKind::Bool(b) => *b,
+            ValueKind::Int(i) => *i != 0,
+            ValueKind::Float(x) => *x != 0.0,
+            ValueKind::String(s) => !s.is_empty(),
+            ValueKind::Seq(items) => !items.is_empty(),
+            ValueKind::Map(map) => !map.is_empty(),
+        }
+    }
+
     /// True for `null`.
     pub fn is_null(&self) -> bool {
         matches!(self.kind, ValueKind::Null)
