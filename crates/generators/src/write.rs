@@ -39,6 +39,15 @@ pub fn full_table_name(action: &Action) -> String {
         .unwrap_or_else(|| action.name.value.clone())
 }
 
+/// Whether a `table_schema` names a file (by its extension, as the reference decides)
+/// rather than holding the schema itself.
+pub fn is_schema_file(table_schema: &str) -> bool {
+    let lower = table_schema.to_ascii_lowercase();
+    [".yaml", ".yml", ".json", ".ddl", ".sql"]
+        .iter()
+        .any(|e| lower.ends_with(e))
+}
+
 /// Whether a value counts as set (Python truthiness).
 fn truthy(value: Option<&Value>) -> Option<&Value> {
     value.filter(|v| v.is_truthy())
@@ -65,10 +74,7 @@ fn table_schema(
         return Ok(None);
     };
     let lower = text.to_ascii_lowercase();
-    let is_file = [".yaml", ".yml", ".json", ".ddl", ".sql"]
-        .iter()
-        .any(|e| lower.ends_with(e));
-    if !is_file {
+    if !is_schema_file(text) {
         return Ok(Some(text.to_owned()));
     }
     if lower.ends_with(".ddl") || lower.ends_with(".sql") {

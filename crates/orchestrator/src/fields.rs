@@ -649,7 +649,8 @@ impl Check<'_, '_> {
         }
         // SCD 2 keeps each version's validity in these columns: a declared schema needs them.
         if let (true, Some(schema)) = (scd2, table_schema.and_then(Value::as_str)) {
-            let inline = schema.contains(' ') || schema.contains('\n');
+            // A schema in a file is not read here (only the generator reads side files).
+            let inline = !lhp_generators::write::is_schema_file(schema);
             for column in ["__START_AT", "__END_AT"] {
                 if inline && !schema.contains(column) {
                     let at = table_schema.map_or(self.span, |s| s.span);
