@@ -494,7 +494,7 @@ pub(crate) fn truthy(value: Option<&Value>) -> Option<&Value> {
 }
 
 /// A value the reference writes unquoted: what its text means as YAML.
-fn plain(value: &Value) -> Node {
+pub(crate) fn plain(value: &Value) -> Node {
     Node::plain(&python_text(value))
 }
 
@@ -671,7 +671,13 @@ pub fn pipeline_resource(
         fields.push(("environment".into(), Node::from_value(environment)));
     }
     if let Some(permissions) = truthy(get("permissions")).and_then(Value::as_seq) {
-        fields.push(("permissions".into(), self::permissions(permissions)));
+        fields.push((
+            "permissions".into(),
+            self::permissions(
+                permissions,
+                &["user_name", "group_name", "service_principal_name"],
+            ),
+        ));
     }
     for (key, value) in map.iter_str() {
         if !EXPLICIT_KEYS.contains(&key) && !LHP_SETS.contains(&key) {
@@ -742,7 +748,9 @@ fn clusters(clusters: &Value, problems: &mut Vec<Diagnostic>) -> Node {
     Node::Seq(out)
 }
 
-fn permissions(entries: &[Value]) -> Node {
+/// A `permissions` list as the reference writes it: each entry's `level`, then those of
+/// `identities` it sets.
+pub(crate) fn permissions(entries: &[Value], identities: &[&str]) -> Node {
     Node::Seq(
         entries
             .iter()
@@ -752,7 +760,7 @@ fn permissions(entries: &[Value]) -> Node {
                     "level".to_owned(),
                     fields.get("level").map_or(Node::Null, plain),
                 )];
-                for key in ["user_name", "group_name", "service_principal_name"] {
+                for &key in identities {
                     if let Some(value) = truthy(fields.get(key)) {
                         node.push((key.to_owned(), plain(value)));
                     }
@@ -779,9 +787,15 @@ pub struct SyncReport {
 
 /// Whether the file at `path` was written by a generator (lhp, or the reference).
 pub fn is_generated(path: &Path) -> bool {
+    has_header(path, 1, &GENERATED_MARKS)
+}
+
+/// Whether one of the first `lines` lines of the file at `path` starts with one of `marks`.
+pub(crate) fn has_header(path: &Path, lines: usize, marks: &[&str]) -> bool {
     std::fs::read_to_string(path).is_ok_and(|text| {
-        let first = text.lines().next().unwrap_or_default();
-        GENERATED_MARKS.iter().any(|mark| first.starts_with(mark))
+        text.lines()
+            .take(lines)
+            .any(|line| marks.iter().any(|mark| line.starts_with(mark)))
     })
 }
 

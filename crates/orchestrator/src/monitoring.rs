@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use lhp_plugin::{load_documents, Limits, Map, Sources, Span, Value, ValueKind};
 
-use crate::bundle::{deep_merge, PipelineConfig, SyncReport};
+use crate::bundle::{deep_merge, plain, truthy, PipelineConfig, SyncReport};
 use crate::diagnostic::Diagnostic;
 use crate::flowgroup::RawFlowgroup;
 use crate::project::ProjectConfig;
@@ -256,14 +256,10 @@ pub fn write_files(
     Ok(report)
 }
 
-/// Whether one of the first two lines of the file at `path` starts with one of `marks`
-/// (a notebook's first line is `# Databricks notebook source`).
+/// Whether lhp (or the reference) wrote the file at `path`: a notebook's header follows its
+/// `# Databricks notebook source` line, so two lines are looked at.
 fn written_by_a_generator(path: &Path, marks: &[&str]) -> bool {
-    std::fs::read_to_string(path).is_ok_and(|text| {
-        text.lines()
-            .take(2)
-            .any(|line| marks.iter().any(|m| line.starts_with(m)))
-    })
+    crate::bundle::has_header(path, 2, marks)
 }
 
 /// Removes the union notebooks and monitoring jobs of earlier runs that are not wanted now.
@@ -519,15 +515,6 @@ fn job_resource(
     Some(render_job(pipeline, &merged, has_pipeline))
 }
 
-/// A value the reference writes unquoted: what its text means as YAML.
-fn plain(value: &Value) -> Node {
-    Node::plain(&python_text(value))
-}
-
-fn truthy(value: Option<&Value>) -> Option<&Value> {
-    crate::bundle::truthy(value)
-}
-
 /// A scalar as the reference writes it unquoted; a collection as it is.
 fn scalar_or_tree(value: &Value) -> Node {
     match &value.kind {
@@ -657,23 +644,9 @@ fn render_job(pipeline: &str, settings: &Value, has_pipeline: bool) -> String {
         fields.push((key.to_owned(), Node::Map(when)));
     }
     if let Some(permissions) = truthy(get("permissions")).and_then(Value::as_seq) {
-        let entries = permissions
-            .iter()
-            .filter_map(Value::as_map)
-            .map(|fields| {
-                let mut node = vec![(
-                    "level".to_owned(),
-                    fields.get("level").map_or(Node::Null, plain),
-                )];
-                for key in ["user_name", "group_name"] {
-                    if let Some(value) = truthy(fields.get(key)) {
-                        node.push((key.to_owned(), plain(value)));
-                    }
-                }
-                Node::Map(node)
-            })
-            .collect();
-        fields.push(("permissions".into(), Node::Seq(entries)));
+        // The job template writes no service principals.
+        let entries = crate::bundle::permissions(permissions, &["user_name", "group_name"]);
+        fields.push(("permissions".into(), entries));
     }
     if let Some(schedule) = truthy(get("schedule")).and_then(Value::as_map) {
         let field = |key: &str| schedule.get(key);
