@@ -42,7 +42,7 @@ fn hooks(c: &mut Criterion) {
     let server = http_server::Server::start(Vec::new());
     let dir = std::env::temp_dir().join(format!("lhp-bench-hooks-{}", std::process::id()));
     let project = dir.join("project");
-    common::write_project(&project, FLOWGROUPS);
+    common::write_project(&project, FLOWGROUPS).expect("write the synthetic project");
     let config = project.join("lhp.yaml");
     let mut text = std::fs::read_to_string(&config).expect("lhp.yaml");
     text.push_str(&format!(

@@ -19,7 +19,7 @@ fn validate(c: &mut Criterion) {
     group.measurement_time(Duration::from_secs(10));
     for flowgroups in [1_000usize, 5_000] {
         let dir: PathBuf = std::env::temp_dir().join(format!("lhp-bench-validate-{flowgroups}"));
-        common::write_project(&dir, flowgroups);
+        common::write_project(&dir, flowgroups).expect("write the synthetic project");
         let env_var = |_: &str| None;
         let options = LoadOptions {
             env: "dev",

@@ -1,11 +1,12 @@
 //! The commands and their arguments (clap), and what every command shares: finding the
 //! project, its plugins, and loading it.
 
+use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use clap::{Args, Parser, Subcommand};
 use lhp_orchestrator::load::{load_project, LoadOptions, LoadedProject};
@@ -117,6 +118,10 @@ pub(crate) struct GenerateArgs {
     /// Do not write the bundle resources (resources/lhp/), even with a databricks.yml.
     #[arg(long)]
     pub(crate) no_bundle: bool,
+    /// Regenerate every flowgroup, even those whose inputs did not change since the last
+    /// run (the last run is remembered in .lhp/generate/).
+    #[arg(long)]
+    pub(crate) force: bool,
     /// The project directory, or any directory inside it (default: the current one).
     #[arg(long, value_name = "DIR")]
     pub(crate) project: Option<PathBuf>,
@@ -229,9 +234,25 @@ pub(crate) fn project_root(project: Option<&PathBuf>) -> Option<PathBuf> {
     root
 }
 
-/// Reads the process environment.
+/// The environment variables read so far, with a hash of each value (`None`: unset), for
+/// the incremental state: a run must not be skipped when a variable it read has changed.
+static ENV_READS: Mutex<BTreeMap<String, Option<String>>> = Mutex::new(BTreeMap::new());
+
+/// Reads the process environment (and remembers what was read; see [`env_reads`]).
 pub(crate) fn env_var(name: &str) -> Option<String> {
-    std::env::var(name).ok()
+    let value = std::env::var(name).ok();
+    if let Ok(mut reads) = ENV_READS.lock() {
+        let hash = value
+            .as_ref()
+            .map(|v| lhp_orchestrator::incremental::hash_bytes(v.as_bytes()));
+        reads.insert(name.to_owned(), hash);
+    }
+    value
+}
+
+/// The environment variables [`env_var`] has read, with the hash of each value.
+pub(crate) fn env_reads() -> BTreeMap<String, Option<String>> {
+    ENV_READS.lock().map(|r| r.clone()).unwrap_or_default()
 }
 
 /// The built-ins and the plugins of the project at `root` (and of this binary, and PATH).

@@ -3,25 +3,30 @@
 
 use std::collections::BTreeSet;
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use lhp_orchestrator::events::{event_error, HookReport, Publisher};
-use lhp_orchestrator::generate::{check_names, generate, write_output};
+use lhp_orchestrator::generate::{check_names, generate, write_output, Reuse};
 use lhp_orchestrator::hooks::configure_hooks;
+use lhp_orchestrator::incremental::{Hasher, Stale, State};
 use lhp_orchestrator::tables::track_tables;
 use lhp_orchestrator::{Diagnostic, Severity};
 use lhp_plugin::{Hook, Plugin, Sources};
 
 use crate::cli::{env_var, hook_options, print_plugin_diagnostics, project_root, GenerateArgs};
+use crate::incremental;
 use crate::output::Output;
 
 /// Runs `lhp generate`.
 pub fn run(natives: &[Arc<dyn Plugin>], args: &GenerateArgs, output: &Output) -> ExitCode {
     let started = Instant::now();
+    let started_at = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
     let Some(root) = project_root(args.project.as_ref()) else {
         return ExitCode::FAILURE;
     };
@@ -30,6 +35,23 @@ pub fn run(natives: &[Arc<dyn Plugin>], args: &GenerateArgs, output: &Output) ->
     if args.jobs == Some(0) {
         output.error("LHP-CLI-001", "--jobs must be at least 1");
         return ExitCode::from(2);
+    }
+    let out_dir = match &args.output {
+        Some(dir) if dir.is_absolute() => dir.clone(),
+        Some(dir) => std::env::current_dir().unwrap_or_default().join(dir),
+        None => root.join("generated"),
+    };
+    let env_dir: PathBuf = out_dir.join(&args.env);
+    let key = incremental::run_key(&root, args, &env_dir, natives);
+    let skip = incremental::skipped(&root, &out_dir);
+    let previous = State::read(&root, &args.env, &env_dir);
+    if let (false, Some(state), Some(skip)) = (args.force, &previous, &skip) {
+        match state.unchanged(&root, &key, &env_var, skip) {
+            Ok(refreshed) => {
+                return up_to_date(&root, args, &env_dir, state, refreshed, started, output)
+            }
+            Err(Stale(why)) => output.debug(&format!("generating: {why}")),
+        }
     }
     let Some((hooks_off, hooks_on)) = hook_switches(&args.hook, output) else {
         return ExitCode::from(2);
@@ -204,7 +226,33 @@ pub fn run(natives: &[Arc<dyn Plugin>], args: &GenerateArgs, output: &Output) ->
             bar.set_message(format!("{}/{}", flowgroup.pipeline(), flowgroup.name()));
         }
     };
-    let generated = generate(&root, &project, &host.registry, jobs, &events, &progress);
+    let context = incremental::fingerprint_context(args, &project, &host);
+    let hasher = previous.as_ref().map_or_else(Hasher::default, |p| {
+        Hasher::new(vec![&p.inputs, &p.outputs])
+    });
+    let reuse = match (&previous, args.force) {
+        (Some(state), false) => Reuse {
+            context,
+            previous: &state.flowgroups,
+            out_dir: &env_dir,
+            hasher: &hasher,
+            substitutions: incremental::substitutions_hash(&project, &args.env),
+        },
+        _ => Reuse {
+            context,
+            substitutions: incremental::substitutions_hash(&project, &args.env),
+            ..Reuse::none(&env_dir)
+        },
+    };
+    let generated = generate(
+        &root,
+        &project,
+        &host.registry,
+        jobs,
+        &events,
+        &progress,
+        &reuse,
+    );
     if let Some(bar) = &bar {
         bar.finish_and_clear();
     }
@@ -213,12 +261,6 @@ pub fn run(natives: &[Arc<dyn Plugin>], args: &GenerateArgs, output: &Output) ->
     }
     diagnostics.extend(generated.diagnostics.iter().cloned());
 
-    let out_dir = match &args.output {
-        Some(dir) if dir.is_absolute() => dir.clone(),
-        Some(dir) => std::env::current_dir().unwrap_or_default().join(dir),
-        None => root.join("generated"),
-    };
-    let env_dir: PathBuf = out_dir.join(&args.env);
     let scope: Option<Vec<String>> = args.pipeline.as_ref().map(|p| vec![p.clone()]);
     let report = match write_output(
         &env_dir,
@@ -288,6 +330,7 @@ pub fn run(natives: &[Arc<dyn Plugin>], args: &GenerateArgs, output: &Output) ->
         .map(|p| p.display().to_string())
         .collect();
     let mut around_counts = (0, 0, 0);
+    let mut around_written = Vec::new();
     let before = diagnostics.len();
     match crate::around::write(&root, &args.env, &env_dir, &around, &mut diagnostics) {
         Ok(done) => {
@@ -307,6 +350,7 @@ pub fn run(natives: &[Arc<dyn Plugin>], args: &GenerateArgs, output: &Output) ->
                 );
             }
             written.extend(done.written.iter().map(|p| p.display().to_string()));
+            around_written = done.written.clone();
             around_counts = (done.written.len(), done.unchanged, done.removed.len());
         }
         Err(error) => diagnostics.push(Diagnostic::error(
@@ -322,8 +366,39 @@ pub fn run(natives: &[Arc<dyn Plugin>], args: &GenerateArgs, output: &Output) ->
     let errors = count(&diagnostics, Severity::Error) + plugin_errors;
     let warnings = count(&diagnostics, Severity::Warning) + plugin_warnings;
     let success = generated.failed == 0 && errors == 0;
+    let finished = incremental::Finished {
+        root: &root,
+        env_dir: &env_dir,
+        skip: skip.as_deref(),
+        key,
+        started: started_at,
+        project: &project,
+        host: &host,
+        generated: &generated,
+        around_written: &around_written,
+        clean: success,
+        warnings: diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Warning)
+            .map(|d| replayable(d, &project.sources))
+            .collect(),
+        pipelines: pipelines.len(),
+        scope: args.pipeline.as_deref(),
+    };
+    let state = incremental::record(&finished, previous.as_ref());
+    if let Err(error) = state.write(&root, &args.env, &env_dir) {
+        output.warning(
+            "LHP-IO-003",
+            &format!("cannot remember this run (the next one regenerates everything): {error}"),
+        );
+    }
+    let up_to_date = if generated.up_to_date > 0 {
+        format!(" ({} up to date)", generated.up_to_date)
+    } else {
+        String::new()
+    };
     output.info(&format!(
-        "generated {} flowgroup(s) of {} pipeline(s) into {}: {} file(s) written, {} unchanged, {} removed; {errors} error(s), {warnings} warning(s) in {:.2?}",
+        "generated {} flowgroup(s){up_to_date} of {} pipeline(s) into {}: {} file(s) written, {} unchanged, {} removed; {errors} error(s), {warnings} warning(s) in {:.2?}",
         generated.generated,
         pipelines.len(),
         env_dir.display(),
@@ -342,6 +417,7 @@ pub fn run(natives: &[Arc<dyn Plugin>], args: &GenerateArgs, output: &Output) ->
         pipelines: pipelines.len(),
         flowgroups: project.flowgroups.len(),
         generated: generated.generated,
+        up_to_date: generated.up_to_date,
         failed: generated.failed,
         written,
         unchanged: report.unchanged + around_counts.1,
@@ -360,12 +436,99 @@ pub fn run(natives: &[Arc<dyn Plugin>], args: &GenerateArgs, output: &Output) ->
     }
 }
 
+/// Ends a run with nothing to do: the hooks hear of it, the last run's warnings are shown
+/// again, and nothing is read but `lhp.yaml` and the environment's substitutions.
+fn up_to_date(
+    root: &Path,
+    args: &GenerateArgs,
+    env_dir: &Path,
+    state: &State,
+    refreshed: bool,
+    started: Instant,
+    output: &Output,
+) -> ExitCode {
+    let events = if args.no_hooks {
+        Publisher::off()
+    } else {
+        Publisher::new()
+    };
+    if !args.no_hooks {
+        let project = lhp_orchestrator::load::load_settings(root, &args.env, &env_var);
+        let Some((off, on)) = hook_switches(&args.hook, output) else {
+            return ExitCode::from(2);
+        };
+        let mut options = hook_options(root, &project, &args.env, output);
+        options.off = off;
+        options.on = on;
+        let (hooks, problems) = configure_hooks(&project, root, &env_var, &options);
+        for problem in &problems {
+            output.diagnostic(problem, &project.sources);
+        }
+        for problem in events.attach(&hooks) {
+            output.warning("LHP-HOOK-001", &problem);
+        }
+    }
+    events.emit("generation.start", |event| {
+        let metadata = &mut event.metadata;
+        metadata.insert("env".into(), args.env.clone().into());
+        metadata.insert("lhp_version".into(), env!("CARGO_PKG_VERSION").into());
+        metadata.insert("project_root".into(), root.display().to_string().into());
+        metadata.insert("up_to_date".into(), true.into());
+    });
+    for warning in &state.warnings {
+        let (code, message) = warning.split_once(' ').unwrap_or(("LHP-WARN", warning));
+        output.warning(code, message);
+    }
+    let (flowgroups, pipelines) = state.counts;
+    if refreshed {
+        let mut state = state.clone();
+        state.refresh();
+        // Only saves work next time: a failure here changes nothing of this run.
+        let _ = state.write(root, &args.env, env_dir);
+    }
+    output.info(&format!(
+        "nothing to do: {flowgroups} flowgroup(s) of {pipelines} pipeline(s) in {} are up to date ({} warning(s) from the last run) in {:.2?}; --force regenerates them",
+        env_dir.display(),
+        state.warnings.len(),
+        started.elapsed()
+    ));
+    let totals = RunTotals {
+        pipelines,
+        flowgroups,
+        up_to_date: flowgroups,
+        output: env_dir.display().to_string(),
+        warnings: state.warnings.len(),
+        ..RunTotals::default()
+    };
+    end_of_run(&events, started, &totals, None);
+    if finish_hooks(&events, output) {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// A warning as the state keeps it: its code, then `file:line:column: message`.
+fn replayable(diagnostic: &Diagnostic, sources: &lhp_plugin::Sources) -> String {
+    match diagnostic.span {
+        Some(span) => format!(
+            "{} {}: {}",
+            diagnostic.code,
+            sources.locate(span),
+            diagnostic.message
+        ),
+        None => format!("{} {}", diagnostic.code, diagnostic.message),
+    }
+}
+
 /// What `generation.end` reports; every key is there whatever ended the run.
 #[derive(Default)]
 struct RunTotals {
     pipelines: usize,
     flowgroups: usize,
     generated: usize,
+    /// Flowgroups not generated because nothing they depend on changed.
+    up_to_date: usize,
     failed: usize,
     written: Vec<String>,
     unchanged: usize,
@@ -389,6 +552,7 @@ fn end_of_run(
         metadata.insert("pipelines".into(), totals.pipelines.into());
         metadata.insert("flowgroups".into(), totals.flowgroups.into());
         metadata.insert("generated".into(), totals.generated.into());
+        metadata.insert("up_to_date".into(), totals.up_to_date.into());
         metadata.insert("failed".into(), totals.failed.into());
         metadata.insert("written".into(), totals.written.len().into());
         metadata.insert("unchanged".into(), totals.unchanged.into());

@@ -24,6 +24,7 @@
 mod around;
 mod cli;
 mod generate;
+mod incremental;
 mod output;
 mod plugin_cmd;
 mod render;

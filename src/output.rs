@@ -73,6 +73,13 @@ impl Output {
         }
     }
 
+    /// Shows a detail of how a command went (only under `-v`).
+    pub(crate) fn debug(&self, message: &str) {
+        if self.verbosity > 0 {
+            self.line("DEBUG", message);
+        }
+    }
+
     /// Shows a line of information (not under `-q`).
     pub(crate) fn info(&self, message: &str) {
         if !self.quiet() {

@@ -158,12 +158,21 @@ fn output_is_byte_identical_whatever_the_thread_count_and_reruns_change_nothing(
             .collect()
     };
     let before = modified(one.path());
+    // Nothing changed: the run has nothing to do (see tests/incremental.rs).
     let again = generate_into(&example(), one.path(), &["--jobs", "3"]);
     assert!(again.status.success(), "{}", stderr(&again));
     assert!(
-        stderr(&again).contains("0 file(s) written, 18 unchanged, 0 removed"),
+        stderr(&again).contains("nothing to do: 12 flowgroup(s) of 4 pipeline(s)"),
         "{}",
         stderr(&again)
+    );
+    // Regenerated all the same, every file comes out as it was.
+    let forced = generate_into(&example(), one.path(), &["--jobs", "3", "--force"]);
+    assert!(forced.status.success(), "{}", stderr(&forced));
+    assert!(
+        stderr(&forced).contains("0 file(s) written, 18 unchanged, 0 removed"),
+        "{}",
+        stderr(&forced)
     );
     assert_eq!(first, tree(one.path()));
     assert_eq!(
@@ -226,7 +235,7 @@ fn a_pipeline_run_touches_only_that_pipeline() {
     let out = generate_into(&example(), out_dir.path(), &["--pipeline", "pedal_gold"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
-        stderr(&out).contains("generated 2 flowgroup(s) of 1 pipeline(s)"),
+        stderr(&out).contains("generated 0 flowgroup(s) (2 up to date) of 1 pipeline(s)"),
         "{}",
         stderr(&out)
     );

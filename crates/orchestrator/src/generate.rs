@@ -15,6 +15,7 @@ use lhp_plugin::{
 
 use crate::diagnostic::Diagnostic;
 use crate::events::{event_error, Publisher};
+use crate::incremental::{fingerprint, hash_bytes, Dependencies, FlowgroupRecord, Hasher};
 use crate::load::{LoadedProject, ResolvedFlowgroup};
 use crate::settings::MetadataColumn;
 use crate::substitution::Substitutions;
@@ -48,6 +49,73 @@ pub struct Generated {
     pub tables: Vec<(String, String, TableDefinition)>,
     /// The flowgroups that failed, as (pipeline, flowgroup).
     pub failed_flowgroups: BTreeSet<(String, String)>,
+    /// Flowgroups not generated because nothing they depend on changed since the last run
+    /// (their files are in `kept`, their tables in `tables`).
+    pub up_to_date: usize,
+    /// What the next run needs to know of each flowgroup that generated cleanly (or was up
+    /// to date), by `pipeline/flowgroup`.
+    pub records: BTreeMap<String, FlowgroupRecord>,
+}
+
+/// What a run knows of the last one, to skip the flowgroups that did not change.
+pub struct Reuse<'a> {
+    /// The run's settings, part of every fingerprint (lhp's version, the environment,
+    /// `lhp.yaml`, the generators and plugins).
+    pub context: String,
+    /// The last run's flowgroups; empty for a full run (`--force`, or no earlier run).
+    pub previous: &'a BTreeMap<String, FlowgroupRecord>,
+    /// Where the last run's outputs are.
+    pub out_dir: &'a Path,
+    /// Hashes files, trusting the last run's stamps where they still hold.
+    pub hasher: &'a Hasher<'a>,
+    /// The hash of the environment's tokens, for flowgroups that substitute them in files.
+    pub substitutions: String,
+}
+
+impl Reuse<'_> {
+    /// A run that generates everything.
+    pub fn none(out_dir: &Path) -> Reuse<'_> {
+        static EMPTY: BTreeMap<String, FlowgroupRecord> = BTreeMap::new();
+        static HASHER: Hasher<'static> = Hasher::EMPTY;
+        Reuse {
+            context: String::new(),
+            previous: &EMPTY,
+            out_dir,
+            hasher: &HASHER,
+            substitutions: String::new(),
+        }
+    }
+
+    /// Whether what `record` depended on is still as it was.
+    fn holds(&self, record: &FlowgroupRecord, root: &Path) -> bool {
+        let dependencies = &record.dependencies;
+        let files = dependencies.files.iter().all(|(path, hash)| {
+            let now = self.hasher.stamp(&root.join(path)).map(|s| s.hash);
+            now == *hash
+        });
+        let probes = dependencies.probes.iter().all(|(path, answers)| {
+            let path = root.join(path);
+            (path.is_file(), path.is_dir()) == *answers
+        });
+        let tokens = dependencies
+            .substitutions
+            .as_ref()
+            .is_none_or(|hash| *hash == self.substitutions);
+        let outputs = record.outputs.iter().all(|(path, hash)| {
+            self.hasher
+                .stamp(&self.out_dir.join(path))
+                .is_some_and(|s| s.hash == *hash)
+        });
+        files && probes && tokens && outputs
+    }
+}
+
+/// How one flowgroup went.
+enum Done {
+    /// Generated, with what its generation read.
+    Generated(Outcome, Dependencies, String),
+    /// Up to date: the last run's record.
+    Reused(FlowgroupRecord),
 }
 
 /// Generates every flowgroup of `project` with `jobs` threads; the result does not depend
@@ -61,6 +129,7 @@ pub fn generate(
     jobs: usize,
     events: &Publisher,
     progress: &(dyn Fn(usize, &ResolvedFlowgroup, &Outcome) + Sync),
+    reuse: &Reuse<'_>,
 ) -> Generated {
     let settings = project.config.as_ref().map(|c| &c.settings);
     let columns: &[MetadataColumn] = settings.map_or(&[], |s| s.metadata_columns.as_slice());
@@ -80,7 +149,7 @@ pub fn generate(
     let steps = Steps::new(root, project, events);
     let next = AtomicUsize::new(0);
     let done = AtomicUsize::new(0);
-    let results: Mutex<Vec<(usize, Outcome)>> = Mutex::new(Vec::with_capacity(flowgroups.len()));
+    let results: Mutex<Vec<(usize, Done)>> = Mutex::new(Vec::with_capacity(flowgroups.len()));
     let workers = jobs.clamp(1, flowgroups.len().max(1));
     std::thread::scope(|scope| {
         for _ in 0..workers {
@@ -89,13 +158,50 @@ pub fn generate(
                 let Some(flowgroup) = flowgroups.get(index) else {
                     break;
                 };
-                let context = FlowgroupContext {
-                    shared: &shared,
-                    flowgroup,
-                };
+                let fingerprint = fingerprint(
+                    &reuse.context,
+                    &flowgroup.model,
+                    flowgroup.preset_metadata.as_ref(),
+                    &project.sources,
+                );
                 // The flowgroup's events, published together when it ends.
                 let pending = Mutex::new(Vec::new());
                 let started = steps.flowgroup_started(flowgroup, &pending);
+                let reused = reuse
+                    .previous
+                    .get(&record_key(flowgroup))
+                    .filter(|r| r.fingerprint == fingerprint && reuse.holds(r, root));
+                if let Some(record) = reused {
+                    let outcome = Outcome {
+                        tables: record
+                            .tables
+                            .iter()
+                            .map(|(name, action, fingerprint)| TableDefinition {
+                                name: name.clone(),
+                                action: action.clone(),
+                                fingerprint: fingerprint.clone(),
+                            })
+                            .collect(),
+                        ..Outcome::default()
+                    };
+                    let pending = pending.into_inner().unwrap_or_else(|e| e.into_inner());
+                    steps.flowgroup_finished(flowgroup, &outcome, started, pending, true);
+                    progress(
+                        done.fetch_add(1, Ordering::Relaxed) + 1,
+                        flowgroup,
+                        &outcome,
+                    );
+                    if let Ok(mut results) = results.lock() {
+                        results.push((index, Done::Reused(record.clone())));
+                    }
+                    continue;
+                }
+                let context = FlowgroupContext {
+                    shared: &shared,
+                    flowgroup,
+                    dependencies: Mutex::new(Dependencies::default()),
+                    substitutions: &reuse.substitutions,
+                };
                 let observer = ActionSteps {
                     steps: &steps,
                     flowgroup,
@@ -121,14 +227,18 @@ pub fn generate(
                     }
                 });
                 let pending = pending.into_inner().unwrap_or_else(|e| e.into_inner());
-                steps.flowgroup_finished(flowgroup, &outcome, started, pending);
+                steps.flowgroup_finished(flowgroup, &outcome, started, pending, false);
                 progress(
                     done.fetch_add(1, Ordering::Relaxed) + 1,
                     flowgroup,
                     &outcome,
                 );
+                let dependencies = context
+                    .dependencies
+                    .into_inner()
+                    .unwrap_or_else(|e| e.into_inner());
                 if let Ok(mut results) = results.lock() {
-                    results.push((index, outcome));
+                    results.push((index, Done::Generated(outcome, dependencies, fingerprint)));
                 }
             });
         }
@@ -140,8 +250,42 @@ pub fn generate(
     // Side files by path, with the flowgroup that first wrote each, to catch two
     // flowgroups copying different modules to the same place.
     let mut owners: BTreeMap<PathBuf, String> = BTreeMap::new();
-    for (index, outcome) in results {
+    // The side files of flowgroups that were up to date, by hash, for the same check.
+    let mut reused_files: BTreeMap<PathBuf, String> = BTreeMap::new();
+    for (index, done) in results {
         let flowgroup = &flowgroups[index];
+        let (outcome, dependencies, fingerprint) = match done {
+            Done::Generated(outcome, dependencies, fingerprint) => {
+                (outcome, dependencies, fingerprint)
+            }
+            Done::Reused(record) => {
+                for (path, hash) in &record.outputs {
+                    let path = PathBuf::from(path);
+                    owners
+                        .entry(path.clone())
+                        .or_insert_with(|| flowgroup.name().to_owned());
+                    reused_files.insert(path.clone(), hash.clone());
+                    generated.kept.insert(path);
+                }
+                generated.up_to_date += 1;
+                generated
+                    .tables
+                    .extend(record.tables.iter().map(|(name, action, fingerprint)| {
+                        (
+                            flowgroup.pipeline().to_owned(),
+                            flowgroup.name().to_owned(),
+                            TableDefinition {
+                                name: name.clone(),
+                                action: action.clone(),
+                                fingerprint: fingerprint.clone(),
+                            },
+                        )
+                    }));
+                generated.records.insert(record_key(flowgroup), record);
+                continue;
+            }
+        };
+        let clean = outcome.warnings.is_empty();
         generated
             .diagnostics
             .extend(outcome.warnings.into_iter().map(|w| to_diagnostic(w, true)));
@@ -164,10 +308,14 @@ pub fn generate(
         let mut clash = None;
         for side in &module.side_files {
             let path = pipeline_dir.join(&side.path);
-            if let Some(existing) = generated.files.get(&path) {
-                if *existing != side.text {
-                    clash = Some((path.clone(), owners.get(&path).cloned().unwrap_or_default()));
-                }
+            let differs = match generated.files.get(&path) {
+                Some(existing) => *existing != side.text,
+                None => reused_files
+                    .get(&path)
+                    .is_some_and(|hash| *hash != hash_bytes(side.text.as_bytes())),
+            };
+            if differs {
+                clash = Some((path.clone(), owners.get(&path).cloned().unwrap_or_default()));
             }
         }
         if let Some((path, other)) = clash {
@@ -188,17 +336,41 @@ pub fn generate(
             );
             continue;
         }
+        let mut outputs = BTreeMap::new();
         for side in module.side_files {
             let path = pipeline_dir.join(&side.path);
             owners
                 .entry(path.clone())
                 .or_insert_with(|| flowgroup.name().to_owned());
+            outputs.insert(
+                path.to_string_lossy().into_owned(),
+                hash_bytes(side.text.as_bytes()),
+            );
             generated.files.insert(path, side.text);
         }
-        generated
-            .files
-            .insert(pipeline_dir.join(module.file_name), module.text);
+        let module_path = pipeline_dir.join(module.file_name);
+        outputs.insert(
+            module_path.to_string_lossy().into_owned(),
+            hash_bytes(module.text.as_bytes()),
+        );
+        generated.files.insert(module_path, module.text);
         generated.generated += 1;
+        // A flowgroup with warnings is generated every time, so that they are shown again.
+        if clean {
+            generated.records.insert(
+                record_key(flowgroup),
+                FlowgroupRecord {
+                    fingerprint,
+                    dependencies,
+                    outputs,
+                    tables: outcome
+                        .tables
+                        .iter()
+                        .map(|t| (t.name.clone(), t.action.clone(), t.fingerprint.clone()))
+                        .collect(),
+                },
+            );
+        }
         generated
             .tables
             .extend(outcome.tables.into_iter().map(|table| {
@@ -210,6 +382,11 @@ pub fn generate(
             }));
     }
     generated
+}
+
+/// How a flowgroup is known in the records: `pipeline/flowgroup`.
+fn record_key(flowgroup: &ResolvedFlowgroup) -> String {
+    format!("{}/{}", flowgroup.pipeline(), flowgroup.name())
 }
 
 /// Where each pipeline is: started yet, flowgroups left, failures so far.
@@ -307,6 +484,7 @@ impl<'a> Steps<'a> {
         outcome: &Outcome,
         started: std::time::Instant,
         mut pending: Vec<lhp_plugin::Event>,
+        up_to_date: bool,
     ) {
         if !self.events.is_on() {
             return;
@@ -348,6 +526,9 @@ impl<'a> Steps<'a> {
             }
             metadata.insert("errors".into(), outcome.errors.len().into());
             metadata.insert("warnings".into(), outcome.warnings.len().into());
+            if up_to_date {
+                metadata.insert("up_to_date".into(), true.into());
+            }
             event.error = first_error.clone();
         });
         pending.extend(end);
@@ -485,6 +666,10 @@ struct Shared<'a> {
 struct FlowgroupContext<'a> {
     shared: &'a Shared<'a>,
     flowgroup: &'a ResolvedFlowgroup,
+    /// What the generators read, for the next run to check.
+    dependencies: Mutex<Dependencies>,
+    /// The hash of the environment's tokens, recorded when a file is substituted.
+    substitutions: &'a str,
 }
 
 /// The columns offered when `lhp.yaml` declares none: (name, expression, applies to views).
@@ -500,6 +685,17 @@ const DEFAULT_COLUMNS: [(&str, &str); 5] = [
 ];
 
 impl FlowgroupContext<'_> {
+    /// Whether `path` is a file and whether it is a directory, remembered as a dependency.
+    fn probe(&self, path: &str) -> (bool, bool) {
+        let normalized = path.replace('\\', "/");
+        let full = self.shared.root.join(&normalized);
+        let answers = (full.is_file(), full.is_dir());
+        if let Ok(mut dependencies) = self.dependencies.lock() {
+            dependencies.probes.insert(normalized, answers);
+        }
+        answers
+    }
+
     fn io_error(path: &str, at: Span, error: &std::io::Error) -> GenerateError {
         GenerateError::new("LHP-IO-001", format!("cannot read {path}: {error}"))
             .at(at)
@@ -604,22 +800,31 @@ impl GenerateContext for FlowgroupContext<'_> {
 
     fn read_file(&self, path: &str, at: Span) -> Result<String, GenerateError> {
         let normalized = path.replace('\\', "/");
-        let bytes = std::fs::read(self.shared.root.join(&normalized))
-            .map_err(|e| Self::io_error(path, at, &e))?;
+        let read = std::fs::read(self.shared.root.join(&normalized));
+        if let Ok(mut dependencies) = self.dependencies.lock() {
+            dependencies.files.insert(
+                normalized.clone(),
+                read.as_ref().ok().map(|bytes| hash_bytes(bytes)),
+            );
+        }
+        let bytes = read.map_err(|e| Self::io_error(path, at, &e))?;
         String::from_utf8(bytes).map_err(|_| {
             GenerateError::new("LHP-IO-004", format!("{path} is not UTF-8 text")).at(at)
         })
     }
 
     fn is_dir(&self, path: &str) -> bool {
-        self.shared.root.join(path.replace('\\', "/")).is_dir()
+        self.probe(path).1
     }
 
     fn is_file(&self, path: &str) -> bool {
-        self.shared.root.join(path.replace('\\', "/")).is_file()
+        self.probe(path).0
     }
 
     fn read_substituted(&self, path: &str, at: Span) -> Result<String, GenerateError> {
+        if let Ok(mut dependencies) = self.dependencies.lock() {
+            dependencies.substitutions = Some(self.substitutions.to_owned());
+        }
         let text = self.read_file(path, at)?;
         let text = text
             .strip_prefix('\u{feff}')

@@ -33,6 +33,7 @@ pub mod fields;
 pub mod flowgroup;
 pub mod generate;
 pub mod hooks;
+pub mod incremental;
 pub mod load;
 pub mod monitoring;
 pub mod pattern;

@@ -222,6 +222,33 @@ pub fn load_project(root: &Path, options: &LoadOptions<'_>) -> LoadedProject {
     project
 }
 
+/// Only `lhp.yaml` and the environment's substitutions: what the hooks of a run need when
+/// the project itself need not be read (a run with nothing to do).
+pub fn load_settings(
+    root: &Path,
+    env: &str,
+    env_var: &dyn Fn(&str) -> Option<String>,
+) -> LoadedProject {
+    let mut project = LoadedProject::default();
+    let options = LoadOptions {
+        env,
+        include_tests: false,
+        pipeline: None,
+        env_var,
+        plugin_types: &[],
+    };
+    match load_project_config(root, &mut project.sources, env_var) {
+        Ok((config, _)) => {
+            let mut problems = Vec::new();
+            project.substitutions =
+                load_substitutions(root, &options, &mut project.sources, &mut problems);
+            project.config = Some(config);
+        }
+        Err(errors) => project.diagnostics.extend(errors),
+    }
+    project
+}
+
 /// Whether a document is a blueprint instance (`use_blueprint`, or the legacy `blueprint:`).
 fn is_instance(document: &Value) -> bool {
     document.as_map().is_some_and(|m| {

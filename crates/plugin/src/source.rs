@@ -72,6 +72,11 @@ impl Sources {
         id
     }
 
+    /// Every file registered, in the order read.
+    pub fn files(&self) -> &[SourceFile] {
+        &self.files
+    }
+
     /// The file with this id.
     pub fn get(&self, id: FileId) -> Option<&SourceFile> {
         self.files.get(id.0 as usize)

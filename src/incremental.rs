@@ -1,0 +1,257 @@
+//! `lhp generate`'s memory of its last run (`.lhp/generate/<env>.json`): what decides
+//! whether a run has anything to do, and what it records for the next one.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use lhp_orchestrator::generate::Generated;
+use lhp_orchestrator::incremental::{
+    directories, hash_bytes, listing, project_files, stamp_after_run, Hasher, State,
+};
+use lhp_orchestrator::load::LoadedProject;
+use lhp_orchestrator::plugins::PluginHost;
+use lhp_plugin::{Plugin, PluginKind};
+
+use crate::cli::GenerateArgs;
+
+/// The settings of a run that shape what it writes: when any differs from the last run's,
+/// the run cannot be skipped as a whole.
+pub(crate) fn run_key(
+    root: &Path,
+    args: &GenerateArgs,
+    env_dir: &Path,
+    natives: &[Arc<dyn Plugin>],
+) -> BTreeMap<String, String> {
+    let mut key = BTreeMap::new();
+    let mut put = |name: &str, value: String| {
+        key.insert(name.to_owned(), value);
+    };
+    put("lhp_version", env!("CARGO_PKG_VERSION").to_owned());
+    put("root", root.display().to_string());
+    put("env", args.env.clone());
+    put("include_tests", args.include_tests.to_string());
+    put("pipeline", args.pipeline.clone().unwrap_or_default());
+    put("output", env_dir.display().to_string());
+    put(
+        "pipeline_config",
+        args.pipeline_config
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default(),
+    );
+    put("no_bundle", args.no_bundle.to_string());
+    let natives: Vec<String> = natives
+        .iter()
+        .map(|p| {
+            let metadata = p.metadata();
+            format!("{}@{}", metadata.name, metadata.version)
+        })
+        .collect();
+    put("natives", natives.join(","));
+    // Where plugins are found.
+    for name in ["PATH", "HOME"] {
+        put(name, std::env::var(name).unwrap_or_default());
+    }
+    key
+}
+
+/// The directories left out of the project's files: the output directory (all
+/// environments). `None` when the project lies inside it: then no run is skipped as a whole.
+pub(crate) fn skipped(root: &Path, out_dir: &Path) -> Option<Vec<PathBuf>> {
+    (!root.starts_with(out_dir)).then(|| vec![out_dir.to_path_buf()])
+}
+
+/// The directories where process and template plugins are found, with the prefix of the
+/// names that matter in each.
+fn plugin_dirs() -> BTreeMap<String, (String, String)> {
+    let mut dirs = BTreeMap::new();
+    if let Some(path) = std::env::var_os("PATH") {
+        for dir in std::env::split_paths(&path) {
+            let names = listing(&dir, "lhp-plugin-");
+            dirs.insert(dir.display().to_string(), ("lhp-plugin-".to_owned(), names));
+        }
+    }
+    if let Some(home) = std::env::var_os("HOME") {
+        let dir = PathBuf::from(home).join(".lhp/plugins");
+        let names = listing(&dir, "");
+        dirs.insert(dir.display().to_string(), (String::new(), names));
+    }
+    dirs
+}
+
+/// The settings every flowgroup's fingerprint includes: lhp's version, the environment,
+/// `lhp.yaml` (metadata columns, event log, ...), and every generator with its provider.
+pub(crate) fn fingerprint_context(
+    args: &GenerateArgs,
+    project: &LoadedProject,
+    host: &PluginHost,
+) -> String {
+    let project_file = project
+        .sources
+        .files()
+        .iter()
+        .find(|f| f.path == Path::new(lhp_orchestrator::project::PROJECT_FILE))
+        .map(|f| hash_bytes(f.text.as_bytes()))
+        .unwrap_or_default();
+    let mut generators: Vec<String> = host
+        .registry
+        .generators()
+        .map(|g| format!("{}.{}:{}", g.kind(), g.type_name(), g.provider()))
+        .collect();
+    generators.sort();
+    let plugins: Vec<String> = host
+        .plugins
+        .iter()
+        .map(|p| format!("{}@{}", p.metadata.name, p.metadata.version))
+        .collect();
+    format!(
+        "{}|{}|{}|{project_file}|{}|{}",
+        env!("CARGO_PKG_VERSION"),
+        args.env,
+        args.include_tests,
+        generators.join(","),
+        plugins.join(",")
+    )
+}
+
+/// The hash of the environment's tokens (its substitutions file as read).
+pub(crate) fn substitutions_hash(project: &LoadedProject, env: &str) -> String {
+    let path = Path::new("substitutions").join(format!("{env}.yaml"));
+    project
+        .sources
+        .files()
+        .iter()
+        .find(|f| f.path == path)
+        .map(|f| hash_bytes(f.text.as_bytes()))
+        .unwrap_or_default()
+}
+
+/// What a finished run tells the state.
+pub(crate) struct Finished<'a> {
+    pub(crate) root: &'a Path,
+    pub(crate) env_dir: &'a Path,
+    pub(crate) skip: Option<&'a [PathBuf]>,
+    pub(crate) key: BTreeMap<String, String>,
+    pub(crate) started: u128,
+    pub(crate) project: &'a LoadedProject,
+    pub(crate) host: &'a PluginHost,
+    pub(crate) generated: &'a Generated,
+    /// Files the run wrote around the code, relative to the root.
+    pub(crate) around_written: &'a [PathBuf],
+    /// Whether the run ended without errors.
+    pub(crate) clean: bool,
+    pub(crate) warnings: Vec<String>,
+    pub(crate) pipelines: usize,
+    /// Under `--pipeline`: that pipeline (other pipelines' records are kept).
+    pub(crate) scope: Option<&'a str>,
+}
+
+/// The state after a run: its inputs, outputs and flowgroups, stamped.
+pub(crate) fn record(run: &Finished<'_>, previous: Option<&State>) -> State {
+    let hasher = previous.map_or_else(Hasher::default, |p| {
+        Hasher::new(vec![&p.inputs, &p.outputs])
+    });
+    let root = run.root;
+    let canonical_root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
+    // What the run used of each file it read: the text it parsed, or what generators read.
+    let mut used: BTreeMap<PathBuf, String> = BTreeMap::new();
+    for file in run
+        .project
+        .sources
+        .files()
+        .iter()
+        .chain(run.host.sources.files())
+    {
+        used.insert(root.join(&file.path), hash_bytes(file.text.as_bytes()));
+    }
+    for record in run.generated.records.values() {
+        for (path, hash) in &record.dependencies.files {
+            if let Some(hash) = hash {
+                used.insert(root.join(path), hash.clone());
+            }
+        }
+    }
+    let written: BTreeSet<PathBuf> = run.around_written.iter().map(|p| root.join(p)).collect();
+    let mut state = State {
+        key: run.key.clone(),
+        env_vars: crate::cli::env_reads(),
+        watched_dirs: plugin_dirs(),
+        counts: (run.project.flowgroups.len(), run.pipelines),
+        warnings: run.warnings.clone(),
+        ..State::default()
+    };
+    let stamp = |path: &Path| {
+        stamp_after_run(
+            path,
+            used.get(path).map(String::as_str),
+            written.contains(path),
+            run.started,
+            &hasher,
+        )
+    };
+    if let Some(skip) = run.skip {
+        for path in project_files(root, skip) {
+            if let Some(stamp) = stamp(&path) {
+                state.inputs.insert(path.display().to_string(), stamp);
+            }
+        }
+    }
+    // Files read outside the project.
+    for path in used.keys() {
+        let outside = path
+            .canonicalize()
+            .is_ok_and(|real| !real.starts_with(&canonical_root));
+        if outside {
+            if let Some(stamp) = stamp(path) {
+                state.inputs.insert(path.display().to_string(), stamp);
+            }
+        }
+    }
+    // The generated code, with the hashes of what was written.
+    let mut outputs: BTreeMap<PathBuf, Option<String>> = run
+        .generated
+        .files
+        .iter()
+        .map(|(path, text)| (path.clone(), Some(hash_bytes(text.as_bytes()))))
+        .collect();
+    for record in run.generated.records.values() {
+        for (path, hash) in &record.outputs {
+            outputs
+                .entry(PathBuf::from(path))
+                .or_insert_with(|| Some(hash.clone()));
+        }
+    }
+    for path in &run.generated.kept {
+        outputs.entry(path.clone()).or_insert(None);
+    }
+    for (path, hash) in outputs {
+        let full = run.env_dir.join(&path);
+        if let Some(stamp) = stamp_after_run(&full, hash.as_deref(), true, run.started, &hasher) {
+            state.outputs.insert(full.display().to_string(), stamp);
+        }
+    }
+    for dir in directories(run.env_dir) {
+        state
+            .output_dirs
+            .insert(dir.display().to_string(), listing(&dir, ""));
+    }
+    state.flowgroups = run.generated.records.clone();
+    if let (Some(pipeline), Some(previous)) = (run.scope, previous) {
+        for (key, record) in &previous.flowgroups {
+            if !key.starts_with(&format!("{pipeline}/")) {
+                state
+                    .flowgroups
+                    .entry(key.clone())
+                    .or_insert_with(|| record.clone());
+            }
+        }
+    }
+    let own_plugins_only = run
+        .host
+        .plugins
+        .iter()
+        .all(|p| matches!(p.kind, PluginKind::Builtin | PluginKind::Native));
+    state.whole_run = run.clean && run.skip.is_some() && own_plugins_only;
+    state
+}
