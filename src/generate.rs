@@ -226,11 +226,15 @@ pub fn run(natives: &[Arc<dyn Plugin>], args: &GenerateArgs, output: &Output) ->
             bar.set_message(format!("{}/{}", flowgroup.pipeline(), flowgroup.name()));
         }
     };
-    let context = incremental::fingerprint_context(args, &project, &host);
+    let (context, plugin_files) = incremental::fingerprint_context(args, &project, &host);
     let hasher = previous.as_ref().map_or_else(Hasher::default, |p| {
         Hasher::new(vec![&p.inputs, &p.outputs])
     });
-    let reuse = match (&previous, args.force) {
+    // Another lhp wrote the records: its generators may write other code.
+    let same_lhp = |state: &&State| {
+        state.key.get("lhp_version").map(String::as_str) == Some(env!("CARGO_PKG_VERSION"))
+    };
+    let reuse = match (previous.as_ref().filter(same_lhp), args.force) {
         (Some(state), false) => Reuse {
             context,
             previous: &state.flowgroups,
@@ -376,6 +380,7 @@ pub fn run(natives: &[Arc<dyn Plugin>], args: &GenerateArgs, output: &Output) ->
         host: &host,
         generated: &generated,
         around_written: &around_written,
+        plugin_files: &plugin_files,
         clean: success,
         warnings: diagnostics
             .iter()

@@ -12,6 +12,7 @@ use lhp_orchestrator::incremental::{
 use lhp_orchestrator::load::LoadedProject;
 use lhp_orchestrator::plugins::PluginHost;
 use lhp_plugin::{Plugin, PluginKind};
+use xxhash_rust::xxh3::Xxh3;
 
 use crate::cli::GenerateArgs;
 
@@ -57,9 +58,11 @@ pub(crate) fn run_key(
 }
 
 /// The directories left out of the project's files: the output directory (all
-/// environments). `None` when the project lies inside it: then no run is skipped as a whole.
+/// environments), and the default one (runs into it are not inputs of runs elsewhere).
+/// `None` when the project lies inside the output directory: then no run is skipped as a
+/// whole.
 pub(crate) fn skipped(root: &Path, out_dir: &Path) -> Option<Vec<PathBuf>> {
-    (!root.starts_with(out_dir)).then(|| vec![out_dir.to_path_buf()])
+    (!root.starts_with(out_dir)).then(|| vec![out_dir.to_path_buf(), root.join("generated")])
 }
 
 /// The directories where process and template plugins are found, with the prefix of the
@@ -81,12 +84,14 @@ fn plugin_dirs() -> BTreeMap<String, (String, String)> {
 }
 
 /// The settings every flowgroup's fingerprint includes: lhp's version, the environment,
-/// `lhp.yaml` (metadata columns, event log, ...), and every generator with its provider.
+/// `lhp.yaml` (metadata columns, event log, ...), and every generator with its provider and
+/// its plugin's files. Also the hashes of the plugin files it read.
 pub(crate) fn fingerprint_context(
     args: &GenerateArgs,
     project: &LoadedProject,
     host: &PluginHost,
-) -> String {
+) -> (String, BTreeMap<PathBuf, String>) {
+    let mut read = BTreeMap::new();
     let project_file = project
         .sources
         .files()
@@ -100,19 +105,42 @@ pub(crate) fn fingerprint_context(
         .map(|g| format!("{}.{}:{}", g.kind(), g.type_name(), g.provider()))
         .collect();
     generators.sort();
+    // A plugin's version, and its files: a template edited without a new version still
+    // changes the code it writes.
     let plugins: Vec<String> = host
         .plugins
         .iter()
-        .map(|p| format!("{}@{}", p.metadata.name, p.metadata.version))
+        .map(|p| {
+            let origin = Path::new(&p.origin);
+            let files = match p.kind {
+                PluginKind::Template => project_files(origin, &[]),
+                PluginKind::Process => vec![origin.to_path_buf()],
+                PluginKind::Builtin | PluginKind::Native => Vec::new(),
+            };
+            let mut contents = Xxh3::new();
+            for file in files {
+                let bytes = std::fs::read(&file).unwrap_or_default();
+                contents.update(file.to_string_lossy().as_bytes());
+                contents.update(&bytes);
+                read.insert(file, hash_bytes(&bytes));
+            }
+            format!(
+                "{}@{}:{:032x}",
+                p.metadata.name,
+                p.metadata.version,
+                contents.digest128()
+            )
+        })
         .collect();
-    format!(
+    let context = format!(
         "{}|{}|{}|{project_file}|{}|{}",
         env!("CARGO_PKG_VERSION"),
         args.env,
         args.include_tests,
         generators.join(","),
         plugins.join(",")
-    )
+    );
+    (context, read)
 }
 
 /// The hash of the environment's tokens (its substitutions file as read).
@@ -139,6 +167,8 @@ pub(crate) struct Finished<'a> {
     pub(crate) generated: &'a Generated,
     /// Files the run wrote around the code, relative to the root.
     pub(crate) around_written: &'a [PathBuf],
+    /// Plugin files read for the fingerprints, with their hashes.
+    pub(crate) plugin_files: &'a BTreeMap<PathBuf, String>,
     /// Whether the run ended without errors.
     pub(crate) clean: bool,
     pub(crate) warnings: Vec<String>,
@@ -172,6 +202,9 @@ pub(crate) fn record(run: &Finished<'_>, previous: Option<&State>) -> State {
             }
         }
     }
+    for (path, hash) in run.plugin_files {
+        used.insert(path.clone(), hash.clone());
+    }
     let written: BTreeSet<PathBuf> = run.around_written.iter().map(|p| root.join(p)).collect();
     let mut state = State {
         key: run.key.clone(),
@@ -197,15 +230,18 @@ pub(crate) fn record(run: &Finished<'_>, previous: Option<&State>) -> State {
             }
         }
     }
-    // Files read outside the project.
+    // Files read outside the project, template plugins' files among them.
     for path in used.keys() {
-        let outside = path
-            .canonicalize()
-            .is_ok_and(|real| !real.starts_with(&canonical_root));
-        if outside {
-            if let Some(stamp) = stamp(path) {
-                state.inputs.insert(path.display().to_string(), stamp);
-            }
+        // Kept by their real path: the next run tells them from the project's files by it.
+        let Ok(real) = path.canonicalize() else {
+            continue;
+        };
+        if real.starts_with(&canonical_root) {
+            continue;
+        }
+        let used = used.get(path).map(String::as_str);
+        if let Some(stamp) = stamp_after_run(&real, used, false, run.started, &hasher) {
+            state.inputs.insert(real.display().to_string(), stamp);
         }
     }
     // The generated code, with the hashes of what was written.
@@ -247,11 +283,12 @@ pub(crate) fn record(run: &Finished<'_>, previous: Option<&State>) -> State {
             }
         }
     }
+    // A process plugin's behaviour may hang on files lhp cannot see; templates are files.
     let own_plugins_only = run
         .host
         .plugins
         .iter()
-        .all(|p| matches!(p.kind, PluginKind::Builtin | PluginKind::Native));
+        .all(|p| p.kind != PluginKind::Process);
     state.whole_run = run.clean && run.skip.is_some() && own_plugins_only;
     state
 }

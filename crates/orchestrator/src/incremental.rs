@@ -268,8 +268,8 @@ pub struct State {
     pub flowgroups: BTreeMap<String, FlowgroupRecord>,
     /// The warnings the run printed, shown again when a later run has nothing to do.
     pub warnings: Vec<String>,
-    /// Whether the whole-run check may be trusted: no errors, and no plugins outside this
-    /// binary (whose behaviour lhp cannot see change).
+    /// Whether the whole-run check may be trusted: no errors, and no process plugins (whose
+    /// behaviour may hang on files lhp cannot see).
     pub whole_run: bool,
     /// The number of flowgroups and pipelines, for the summary of a run with nothing to do.
     pub counts: (usize, usize),
@@ -316,7 +316,7 @@ impl State {
     ) -> Result<bool, Stale> {
         if !self.whole_run {
             return Err(Stale(
-                "the last run had errors, or used plugins outside this binary".into(),
+                "the last run had errors, or used process plugins".into(),
             ));
         }
         if &self.key != key {
