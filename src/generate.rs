@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use lhp_orchestrator::events::{event_error, HookReport, Publisher};
-use lhp_orchestrator::generate::{check_names, generate, write_output, Reuse};
+use lhp_orchestrator::generate::{check_names, generate, sync_outputs, write_output, Reuse};
 use lhp_orchestrator::hooks::configure_hooks;
 use lhp_orchestrator::incremental::{Hasher, Stale, State};
 use lhp_orchestrator::tables::track_tables;
@@ -239,16 +239,18 @@ pub fn run(natives: &[Arc<dyn Plugin>], args: &GenerateArgs, output: &Output) ->
             context,
             previous: &state.flowgroups,
             out_dir: &env_dir,
+            write_to: Some(&env_dir),
             hasher: &hasher,
             substitutions: incremental::substitutions_hash(&project, &args.env),
         },
         _ => Reuse {
             context,
             substitutions: incremental::substitutions_hash(&project, &args.env),
+            write_to: Some(&env_dir),
             ..Reuse::none(&env_dir)
         },
     };
-    let generated = generate(
+    let mut generated = generate(
         &root,
         &project,
         &host.registry,
@@ -257,6 +259,15 @@ pub fn run(natives: &[Arc<dyn Plugin>], args: &GenerateArgs, output: &Output) ->
         &progress,
         &reuse,
     );
+    // The resolved flowgroups are not needed past here: their memory goes before the files
+    // are written and the run remembered.
+    let flowgroup_count = project.flowgroups.len();
+    let pipelines: BTreeSet<String> = project
+        .flowgroups
+        .iter()
+        .map(|f| f.pipeline().to_owned())
+        .collect();
+    project.flowgroups = Vec::new();
     if let Some(bar) = &bar {
         bar.finish_and_clear();
     }
@@ -266,17 +277,37 @@ pub fn run(natives: &[Arc<dyn Plugin>], args: &GenerateArgs, output: &Output) ->
     diagnostics.extend(generated.diagnostics.iter().cloned());
 
     let scope: Option<Vec<String>> = args.pipeline.as_ref().map(|p| vec![p.clone()]);
-    let report = match write_output(
-        &env_dir,
-        &generated.files,
-        &generated.kept,
-        scope.as_deref(),
-    ) {
-        Ok(report) => report,
+    // The workers wrote the modules that stand alone; the rest is written here.
+    let mut keep = generated.kept.clone();
+    keep.extend(generated.modules.keys().cloned());
+    let written = match generated.write_error.take() {
+        Some(error) => Err(error),
+        None => write_output(&env_dir, &generated.files, &keep, scope.as_deref()),
+    };
+    let report = match written {
+        Ok(mut report) => {
+            for (path, changed) in &generated.modules {
+                if *changed {
+                    report.written.push(path.clone());
+                } else {
+                    report.unchanged += 1;
+                }
+            }
+            report.written.sort();
+            if let Err(error) = sync_outputs(&env_dir, &report.written) {
+                output.warning(
+                    "LHP-IO-005",
+                    &format!(
+                        "the generated files are written, but could not be flushed to disk: {error}"
+                    ),
+                );
+            }
+            report
+        }
         Err(error) => {
             output.error("LHP-IO-002", &error.to_string());
             let totals = RunTotals {
-                flowgroups: project.flowgroups.len(),
+                flowgroups: flowgroup_count,
                 generated: generated.generated,
                 failed: generated.failed,
                 errors: 1,
@@ -366,10 +397,10 @@ pub fn run(natives: &[Arc<dyn Plugin>], args: &GenerateArgs, output: &Output) ->
         output.diagnostic(diagnostic, &project.sources);
     }
 
-    let pipelines: BTreeSet<&str> = project.flowgroups.iter().map(|f| f.pipeline()).collect();
     let errors = count(&diagnostics, Severity::Error) + plugin_errors;
     let warnings = count(&diagnostics, Severity::Warning) + plugin_warnings;
     let success = generated.failed == 0 && errors == 0;
+    let records = std::mem::take(&mut generated.records);
     let finished = incremental::Finished {
         root: &root,
         env_dir: &env_dir,
@@ -388,9 +419,11 @@ pub fn run(natives: &[Arc<dyn Plugin>], args: &GenerateArgs, output: &Output) ->
             .map(|d| replayable(d, &project.sources))
             .collect(),
         pipelines: pipelines.len(),
+        flowgroups: flowgroup_count,
+        records,
         scope: args.pipeline.as_deref(),
     };
-    let state = incremental::record(&finished, previous.as_ref());
+    let mut state = incremental::record(finished, previous.as_ref());
     if let Err(error) = state.write(&root, &args.env, &env_dir) {
         output.warning(
             "LHP-IO-003",
@@ -420,7 +453,7 @@ pub fn run(natives: &[Arc<dyn Plugin>], args: &GenerateArgs, output: &Output) ->
     }
     let totals = RunTotals {
         pipelines: pipelines.len(),
-        flowgroups: project.flowgroups.len(),
+        flowgroups: flowgroup_count,
         generated: generated.generated,
         up_to_date: generated.up_to_date,
         failed: generated.failed,

@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use lhp_orchestrator::generate::Generated;
 use lhp_orchestrator::incremental::{
-    directories, hash_bytes, listing, project_files, stamp_after_run, Hasher, State,
+    directories, hash_bytes, listing, project_files, stamp_after_run, FlowgroupRecord, Hasher,
+    State,
 };
 use lhp_orchestrator::load::LoadedProject;
 use lhp_orchestrator::plugins::PluginHost;
@@ -173,12 +174,15 @@ pub(crate) struct Finished<'a> {
     pub(crate) clean: bool,
     pub(crate) warnings: Vec<String>,
     pub(crate) pipelines: usize,
+    pub(crate) flowgroups: usize,
+    /// What each flowgroup generated depended on (taken from `generated`).
+    pub(crate) records: BTreeMap<String, FlowgroupRecord>,
     /// Under `--pipeline`: that pipeline (other pipelines' records are kept).
     pub(crate) scope: Option<&'a str>,
 }
 
 /// The state after a run: its inputs, outputs and flowgroups, stamped.
-pub(crate) fn record(run: &Finished<'_>, previous: Option<&State>) -> State {
+pub(crate) fn record(run: Finished<'_>, previous: Option<&State>) -> State {
     let hasher = previous.map_or_else(Hasher::default, |p| {
         Hasher::new(vec![&p.inputs, &p.outputs])
     });
@@ -195,7 +199,7 @@ pub(crate) fn record(run: &Finished<'_>, previous: Option<&State>) -> State {
     {
         used.insert(root.join(&file.path), hash_bytes(file.text.as_bytes()));
     }
-    for record in run.generated.records.values() {
+    for record in run.records.values() {
         for (path, hash) in &record.dependencies.files {
             if let Some(hash) = hash {
                 used.insert(root.join(path), hash.clone());
@@ -210,7 +214,7 @@ pub(crate) fn record(run: &Finished<'_>, previous: Option<&State>) -> State {
         key: run.key.clone(),
         env_vars: crate::cli::env_reads(),
         watched_dirs: plugin_dirs(),
-        counts: (run.project.flowgroups.len(), run.pipelines),
+        counts: (run.flowgroups, run.pipelines),
         warnings: run.warnings.clone(),
         ..State::default()
     };
@@ -251,14 +255,19 @@ pub(crate) fn record(run: &Finished<'_>, previous: Option<&State>) -> State {
         .iter()
         .map(|(path, text)| (path.clone(), Some(hash_bytes(text.as_bytes()))))
         .collect();
-    for record in run.generated.records.values() {
+    for record in run.records.values() {
         for (path, hash) in &record.outputs {
             outputs
                 .entry(PathBuf::from(path))
                 .or_insert_with(|| Some(hash.clone()));
         }
     }
-    for path in &run.generated.kept {
+    for path in run
+        .generated
+        .kept
+        .iter()
+        .chain(run.generated.modules.keys())
+    {
         outputs.entry(path.clone()).or_insert(None);
     }
     for (path, hash) in outputs {
@@ -272,7 +281,7 @@ pub(crate) fn record(run: &Finished<'_>, previous: Option<&State>) -> State {
             .output_dirs
             .insert(dir.display().to_string(), listing(&dir, ""));
     }
-    state.flowgroups = run.generated.records.clone();
+    state.flowgroups = run.records;
     if let (Some(pipeline), Some(previous)) = (run.scope, previous) {
         for (key, record) in &previous.flowgroups {
             if !key.starts_with(&format!("{pipeline}/")) {

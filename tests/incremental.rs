@@ -179,7 +179,12 @@ fn each_kind_of_input_regenerates_exactly_what_depends_on_it() {
         "schema: bronze",
         "schema: landing",
     );
-    expect(&project, "substitution", 3, &["p/plain.py", "p/templated.py"]);
+    expect(
+        &project,
+        "substitution",
+        3,
+        &["p/plain.py", "p/templated.py"],
+    );
     project.edit("substitutions/dev.yaml", "region: eu", "region: us");
     expect(&project, "substitution in a file", 1, &["q/from_file.py"]);
 

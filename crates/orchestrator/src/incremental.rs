@@ -298,10 +298,9 @@ impl State {
     }
 
     /// Writes the state for `env` into `env_dir` (atomically).
-    pub fn write(&self, root: &Path, env: &str, env_dir: &Path) -> std::io::Result<()> {
-        let mut state = self.clone();
-        state.format = FORMAT;
-        let text = serde_json::to_vec(&state).map_err(std::io::Error::other)?;
+    pub fn write(&mut self, root: &Path, env: &str, env_dir: &Path) -> std::io::Result<()> {
+        self.format = FORMAT;
+        let text = serde_json::to_vec(self).map_err(std::io::Error::other)?;
         crate::generate::write_atomically(&Self::path(root, env, env_dir), &text)
     }
 
