@@ -522,7 +522,7 @@ fn up_to_date(
         let mut state = state.clone();
         state.refresh();
         // Only saves work next time: a failure here changes nothing of this run.
-        let _ = state.write(root, &args.env, env_dir);
+        let _ = state.write_unsynced(root, &args.env, env_dir);
     }
     output.info(&format!(
         "nothing to do: {flowgroups} flowgroup(s) of {pipelines} pipeline(s) in {} are up to date ({} warning(s) from the last run) in {:.2?}; --force regenerates them",

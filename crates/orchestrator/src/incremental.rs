@@ -144,14 +144,16 @@ impl<'a> Hasher<'a> {
 }
 
 /// The stamp of `path` at the end of a run that started at `started` (nanoseconds since
-/// the epoch). `used` is the hash of the content the run used, when it read the file; a file
-/// changed since the run started keeps no time (the next run hashes it again), and one the
-/// run did not use and that changed meanwhile gets no usable hash unless `may_read` (a file
-/// the run wrote itself): the next run then cannot be skipped. `None` when it is gone.
+/// the epoch). `used` is the hash of the content the run used (or wrote), when known.
+///
+/// A file the run only read and that changed since it started keeps no time (the next run
+/// hashes it again), and gets no usable hash either if the run did not use it: the next run
+/// then cannot be skipped. A file the run wrote itself (`written`) is expected to have
+/// changed: its time is kept unless it is too recent to trust. `None` when it is gone.
 pub fn stamp_after_run(
     path: &Path,
     used: Option<&str>,
-    may_read: bool,
+    written: bool,
     started: u128,
     hasher: &Hasher<'_>,
 ) -> Option<Stamp> {
@@ -164,10 +166,10 @@ pub fn stamp_after_run(
     }
     let hash = match used {
         Some(hash) => hash.to_owned(),
-        None if !changed_during || may_read => hash_bytes(&std::fs::read(path).ok()?),
+        None if !changed_during || written => hash_bytes(&std::fs::read(path).ok()?),
         None => String::new(),
     };
-    let trusted = !changed_during && !racy(mtime, now_nanos());
+    let trusted = (written || !changed_during) && !racy(mtime, now_nanos());
     Some(Stamp {
         size,
         mtime: if trusted { mtime } else { 0 },
@@ -297,11 +299,23 @@ impl State {
             .filter(|state| state.format == FORMAT)
     }
 
-    /// Writes the state for `env` into `env_dir` (atomically).
+    /// Writes the state for `env` into `env_dir` (atomically, synced).
     pub fn write(&mut self, root: &Path, env: &str, env_dir: &Path) -> std::io::Result<()> {
         self.format = FORMAT;
         let text = serde_json::to_vec(self).map_err(std::io::Error::other)?;
         crate::generate::write_atomically(&Self::path(root, env, env_dir), &text)
+    }
+
+    /// Writes the state atomically without syncing it: for a refresh, which only saves work.
+    pub fn write_unsynced(
+        &mut self,
+        root: &Path,
+        env: &str,
+        env_dir: &Path,
+    ) -> std::io::Result<()> {
+        self.format = FORMAT;
+        let text = serde_json::to_vec(self).map_err(std::io::Error::other)?;
+        lhp_plugin::fs::replace_unsynced(&Self::path(root, env, env_dir), &text)
     }
 
     /// Whether nothing that shapes a run changed since this state was recorded: `Ok` with
