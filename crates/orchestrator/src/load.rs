@@ -103,11 +103,31 @@ pub fn load_project(root: &Path, options: &LoadOptions<'_>) -> LoadedProject {
     // Files read here are remembered, so that instance discovery below does not read them
     // again: an instance keeps its documents, anything else is known not to be one.
     let mut seen: BTreeMap<PathBuf, Option<(lhp_plugin::FileId, Vec<Value>)>> = BTreeMap::new();
-    for relative in discover(&pipelines, &config.include, problems) {
-        let path = Path::new("pipelines").join(&relative);
-        let Some((file, documents)) = read_yaml(root, &path, &mut project.sources, problems) else {
-            seen.insert(path, None);
-            continue;
+    let discovered: Vec<PathBuf> = discover(&pipelines, &config.include, problems)
+        .into_iter()
+        .map(|relative| Path::new("pipelines").join(relative))
+        .collect();
+    for (path, read) in read_in_parallel(root, discovered, &project.sources) {
+        // Registered in order, whatever the thread that read it: ids were given ahead.
+        let (file, documents) = match read {
+            Ok((text, documents)) => (project.sources.add(&path, text), documents),
+            Err(error) => {
+                project.sources.add(&path, String::new());
+                problems.push(Diagnostic::error(
+                    "LHP-IO-001",
+                    format!("cannot read {}: {error}", path.display()),
+                ));
+                seen.insert(path, None);
+                continue;
+            }
+        };
+        let documents = match documents {
+            Ok(documents) => documents,
+            Err(error) => {
+                problems.push(Diagnostic::error("LHP-CFG-009", error.message).at(error.span));
+                seen.insert(path, None);
+                continue;
+            }
         };
         warn_bare_tokens(&project.sources, file, problems);
         // An instance is decided by its first document, as the instance search decides it.
@@ -247,6 +267,50 @@ pub fn load_settings(
         Err(errors) => project.diagnostics.extend(errors),
     }
     project
+}
+
+/// A flowgroup file read and parsed: its text and documents, or why it could not be read.
+type Read = std::io::Result<(String, Result<Vec<Value>, lhp_plugin::YamlError>)>;
+
+/// Reads and parses `paths` on every core (the bulk of loading a large project), each
+/// with the file id it will get when registered in `sources` in the order given.
+fn read_in_parallel(root: &Path, paths: Vec<PathBuf>, sources: &Sources) -> Vec<(PathBuf, Read)> {
+    let read_one = |index: usize, path: &Path| -> Read {
+        let bytes = std::fs::read(root.join(path))?;
+        let documents = load_documents(sources.future_id(index), &bytes, Limits::default());
+        Ok((String::from_utf8_lossy(&bytes).into_owned(), documents))
+    };
+    let threads = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .min(paths.len().div_ceil(64))
+        .max(1);
+    let chunk = paths.len().div_ceil(threads).max(1);
+    let mut results: Vec<(PathBuf, Read)> = Vec::with_capacity(paths.len());
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = paths
+            .chunks(chunk)
+            .enumerate()
+            .map(|(n, part)| {
+                scope.spawn(move || {
+                    part.iter()
+                        .enumerate()
+                        .map(|(i, path)| (path.clone(), read_one(n * chunk + i, path)))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        for (handle, part) in handles.into_iter().zip(paths.chunks(chunk)) {
+            match handle.join() {
+                Ok(read) => results.extend(read),
+                // A parser that panics fails its files, not the run.
+                Err(_) => results.extend(part.iter().map(|path| {
+                    let error = std::io::Error::other("internal error while reading it");
+                    (path.clone(), Err(error))
+                })),
+            }
+        }
+    });
+    results
 }
 
 /// Whether a document is a blueprint instance (`use_blueprint`, or the legacy `blueprint:`).

@@ -72,6 +72,12 @@ impl Sources {
         id
     }
 
+    /// The id that the file registered `ahead` files from now will get: for reading files
+    /// on several threads (their spans need their ids) and registering them in order.
+    pub fn future_id(&self, ahead: usize) -> FileId {
+        FileId(u32::try_from(self.files.len() + ahead).unwrap_or(u32::MAX))
+    }
+
     /// Every file registered, in the order read.
     pub fn files(&self) -> &[SourceFile] {
         &self.files
