@@ -234,22 +234,16 @@ pub fn run(natives: &[Arc<dyn Plugin>], args: &GenerateArgs, output: &Output) ->
     let same_lhp = |state: &&State| {
         state.key.get("lhp_version").map(String::as_str) == Some(env!("CARGO_PKG_VERSION"))
     };
-    let reuse = match (previous.as_ref().filter(same_lhp), args.force) {
-        (Some(state), false) => Reuse {
-            context,
-            previous: &state.flowgroups,
-            out_dir: &env_dir,
-            write_to: Some(&env_dir),
-            hasher: &hasher,
-            substitutions: incremental::substitutions_hash(&project, &args.env),
-        },
-        _ => Reuse {
-            context,
-            substitutions: incremental::substitutions_hash(&project, &args.env),
-            write_to: Some(&env_dir),
-            ..Reuse::none(&env_dir)
-        },
+    let mut reuse = Reuse {
+        context,
+        substitutions: incremental::substitutions_hash(&project, &args.env),
+        write_to: Some(&env_dir),
+        hasher: &hasher,
+        ..Reuse::none(&env_dir)
     };
+    if let Some(state) = previous.as_ref().filter(same_lhp).filter(|_| !args.force) {
+        reuse.previous = &state.flowgroups;
+    }
     let mut generated = generate(
         &root,
         &project,

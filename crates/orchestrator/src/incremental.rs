@@ -146,10 +146,11 @@ impl<'a> Hasher<'a> {
 /// The stamp of `path` at the end of a run that started at `started` (nanoseconds since
 /// the epoch). `used` is the hash of the content the run used (or wrote), when known.
 ///
-/// A file the run only read and that changed since it started keeps no time (the next run
-/// hashes it again), and gets no usable hash either if the run did not use it: the next run
-/// then cannot be skipped. A file the run wrote itself (`written`) is expected to have
-/// changed: its time is kept unless it is too recent to trust. `None` when it is gone.
+/// A file that changed since the run started keeps no time (the next run hashes it again);
+/// its hash is what the run used or, for a file the run did not read through its sources
+/// (a README, another environment's substitutions), its content now. A file the run wrote
+/// itself (`written`) is expected to have changed: its time is kept unless it is too recent
+/// to trust. `None` when it is gone.
 pub fn stamp_after_run(
     path: &Path,
     used: Option<&str>,
@@ -166,8 +167,7 @@ pub fn stamp_after_run(
     }
     let hash = match used {
         Some(hash) => hash.to_owned(),
-        None if !changed_during || written => hash_bytes(&std::fs::read(path).ok()?),
-        None => String::new(),
+        None => hash_bytes(&std::fs::read(path).ok()?),
     };
     let trusted = (written || !changed_during) && !racy(mtime, now_nanos());
     Some(Stamp {
