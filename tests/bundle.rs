@@ -198,7 +198,7 @@ fn each_pipeline_gets_a_resource_from_the_pipeline_config() {
         ]
     );
 
-    // Same input, same bytes: a second run changes nothing.
+    // Same input, same bytes: a second run has nothing to do, and changes nothing.
     let before = std::fs::read(project.path().join("resources/lhp/marts.pipeline.yml"));
     let again = lhp(
         project.path(),
@@ -206,9 +206,18 @@ fn each_pipeline_gets_a_resource_from_the_pipeline_config() {
     );
     assert!(again.status.success(), "{}", stderr(&again));
     assert!(
-        stderr(&again).contains("0 file(s) written, 2 unchanged, 0 removed"),
+        stderr(&again).contains("nothing to do: 2 flowgroup(s) of 2 pipeline(s)"),
         "{}",
         stderr(&again)
+    );
+    let forced = lhp(
+        project.path(),
+        &["generate", "--pipeline-config=config/pc.yaml", "--force"],
+    );
+    assert!(
+        stderr(&forced).contains("0 file(s) written, 2 unchanged, 0 removed"),
+        "{}",
+        stderr(&forced)
     );
     assert_eq!(
         before.ok(),
