@@ -10,6 +10,8 @@
 //! `cargo bench --bench generate`.
 
 mod common;
+#[path = "common/run.rs"]
+mod run;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -20,21 +22,6 @@ use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criteri
 /// The allocator of the `lhp` binary, so that the run is measured as it runs there.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-fn generate(project: &Path, output: &Path) -> ExitCode {
-    let args: Vec<String> = vec![
-        "lhp".into(),
-        "generate".into(),
-        "--env".into(),
-        "dev".into(),
-        "--project".into(),
-        project.display().to_string(),
-        "--output".into(),
-        output.display().to_string(),
-        "-q".into(),
-    ];
-    lhp::Cli::new().run_with(args)
-}
 
 /// Removes what a run leaves: the output and the memory of the run (not the event log).
 fn forget(project: &Path, output: &Path) {
@@ -60,21 +47,23 @@ fn bench(c: &mut Criterion) {
             |b, project| {
                 b.iter_batched(
                     || forget(project, &output),
-                    |()| assert_eq!(generate(project, &output), ExitCode::SUCCESS),
+                    |()| assert_eq!(run::generate(project, &output, &[]), ExitCode::SUCCESS),
                     BatchSize::PerIteration,
                 )
             },
         );
 
         forget(&project, &output);
-        assert_eq!(generate(&project, &output), ExitCode::SUCCESS);
+        assert_eq!(run::generate(&project, &output, &[]), ExitCode::SUCCESS);
         // The first rerun re-reads the files the cold run had just written (their times are
         // too recent to trust) and remembers them; what is measured is the runs after it.
-        assert_eq!(generate(&project, &output), ExitCode::SUCCESS);
+        assert_eq!(run::generate(&project, &output, &[]), ExitCode::SUCCESS);
         group.bench_with_input(
             BenchmarkId::new("no-op", flowgroups),
             &project,
-            |b, project| b.iter(|| assert_eq!(generate(project, &output), ExitCode::SUCCESS)),
+            |b, project| {
+                b.iter(|| assert_eq!(run::generate(project, &output, &[]), ExitCode::SUCCESS))
+            },
         );
     }
     group.finish();

@@ -4,11 +4,12 @@
 //! Goal: at most 5% slower. Run with `cargo bench --bench hooks`.
 
 mod common;
+#[path = "common/run.rs"]
+mod run;
 
 #[path = "../crates/hooks/tests/common/mod.rs"]
 mod http_server;
 
-use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -19,24 +20,6 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Through
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const FLOWGROUPS: usize = 2_000;
-
-fn generate(project: &Path, output: &Path, extra: &[&str]) -> ExitCode {
-    let mut args: Vec<String> = vec![
-        "lhp".into(),
-        "generate".into(),
-        "--env".into(),
-        "dev".into(),
-        "--project".into(),
-        project.display().to_string(),
-        "--output".into(),
-        output.display().to_string(),
-        "--log-format".into(),
-        "json".into(),
-        "-q".into(),
-    ];
-    args.extend(extra.iter().map(|s| (*s).to_owned()));
-    lhp::Cli::new().run_with(args)
-}
 
 fn hooks(c: &mut Criterion) {
     let server = http_server::Server::start(Vec::new());
@@ -52,7 +35,7 @@ fn hooks(c: &mut Criterion) {
     std::fs::write(&config, text).expect("write lhp.yaml");
     let output = dir.join("generated");
     // Both variants write nothing after the first run: what is measured is the run itself.
-    assert_eq!(generate(&project, &output, &[]), ExitCode::SUCCESS);
+    assert_eq!(run::generate(&project, &output, &[]), ExitCode::SUCCESS);
     let posted = server.received().len();
     assert_eq!(posted, 2, "one digest and one push per run");
 
@@ -77,7 +60,7 @@ fn hooks(c: &mut Criterion) {
         let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
         group.bench_with_input(BenchmarkId::from_parameter(name), &extra, |b, extra| {
             b.iter(|| {
-                let code = generate(&project, &output, extra);
+                let code = run::generate(&project, &output, extra);
                 assert_eq!(code, ExitCode::SUCCESS);
             })
         });

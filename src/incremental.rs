@@ -93,13 +93,7 @@ pub(crate) fn fingerprint_context(
     host: &PluginHost,
 ) -> (String, BTreeMap<PathBuf, String>) {
     let mut read = BTreeMap::new();
-    let project_file = project
-        .sources
-        .files()
-        .iter()
-        .find(|f| f.path == Path::new(lhp_orchestrator::project::PROJECT_FILE))
-        .map(|f| hash_bytes(f.text.as_bytes()))
-        .unwrap_or_default();
+    let project_file = source_hash(project, Path::new(lhp_orchestrator::project::PROJECT_FILE));
     let mut generators: Vec<String> = host
         .registry
         .generators()
@@ -146,7 +140,14 @@ pub(crate) fn fingerprint_context(
 
 /// The hash of the environment's tokens (its substitutions file as read).
 pub(crate) fn substitutions_hash(project: &LoadedProject, env: &str) -> String {
-    let path = Path::new("substitutions").join(format!("{env}.yaml"));
+    source_hash(
+        project,
+        &Path::new("substitutions").join(format!("{env}.yaml")),
+    )
+}
+
+/// The hash of the text the run read from `path` (relative to the root); empty if unread.
+fn source_hash(project: &LoadedProject, path: &Path) -> String {
     project
         .sources
         .files()

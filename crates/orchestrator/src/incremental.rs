@@ -301,8 +301,7 @@ impl State {
 
     /// Writes the state for `env` into `env_dir` (atomically, synced).
     pub fn write(&mut self, root: &Path, env: &str, env_dir: &Path) -> std::io::Result<()> {
-        self.format = FORMAT;
-        let text = serde_json::to_vec(self).map_err(std::io::Error::other)?;
+        let text = self.serialized()?;
         crate::generate::write_atomically(&Self::path(root, env, env_dir), &text)
     }
 
@@ -313,9 +312,14 @@ impl State {
         env: &str,
         env_dir: &Path,
     ) -> std::io::Result<()> {
-        self.format = FORMAT;
-        let text = serde_json::to_vec(self).map_err(std::io::Error::other)?;
+        let text = self.serialized()?;
         lhp_plugin::fs::replace_unsynced(&Self::path(root, env, env_dir), &text)
+    }
+
+    /// The state as written, in the current format.
+    fn serialized(&mut self) -> std::io::Result<Vec<u8>> {
+        self.format = FORMAT;
+        serde_json::to_vec(self).map_err(std::io::Error::other)
     }
 
     /// Whether nothing that shapes a run changed since this state was recorded: `Ok` with
