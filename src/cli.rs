@@ -84,6 +84,44 @@ enum Command {
     /// Example: lhp events tail -f --type '*.error'
     #[command(subcommand)]
     Events(crate::tail::EventsCommand),
+    /// List what the project is made of: presets, templates, blueprints, plugins, hooks.
+    ///
+    /// Exit status: 0, or 1 when the project has errors (what could be read is listed).
+    ///
+    /// Example: lhp list templates
+    #[command(subcommand)]
+    List(crate::listing::ListCommand),
+    /// Show the substitution tokens of one environment as they resolve, and the secrets
+    /// the project names. Values of tokens whose names look like credentials (password,
+    /// secret, token, api_key, ...) are masked, at any depth; secret values are never read.
+    ///
+    /// Exit status: 0, or 1 when the project has errors (the tokens are still shown).
+    ///
+    /// Example: lhp substitutions --env prod
+    Substitutions(crate::listing::SubstitutionsArgs),
+    /// Print a completion script for a shell on stdout.
+    ///
+    /// Example: lhp completions bash > ~/.local/share/bash-completion/completions/lhp
+    ///
+    /// zsh: lhp completions zsh > ~/.zfunc/_lhp (with ~/.zfunc in fpath);
+    /// fish: lhp completions fish > ~/.config/fish/completions/lhp.fish
+    Completions(CompletionsArgs),
+}
+
+/// `lhp completions`.
+#[derive(Debug, Args)]
+struct CompletionsArgs {
+    /// The shell the script is for.
+    #[arg(value_enum)]
+    shell: Shell,
+}
+
+/// The shells `lhp completions` writes scripts for.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum Shell {
+    Bash,
+    Zsh,
+    Fish,
 }
 
 #[derive(Debug, Args)]
@@ -181,7 +219,28 @@ where
         Some(Command::Generate(args)) => crate::generate::run(natives, &args, &output),
         Some(Command::Events(command)) => crate::tail::run(command, &output),
         Some(Command::Plugin(command)) => crate::plugin_cmd::run(natives, command),
+        Some(Command::List(command)) => crate::listing::list(natives, &command, &output),
+        Some(Command::Substitutions(args)) => {
+            crate::listing::substitutions(natives, &args, &output)
+        }
+        Some(Command::Completions(args)) => completions(args.shell),
     }
+}
+
+/// Writes the completion script for `shell` to stdout.
+fn completions(shell: Shell) -> ExitCode {
+    use clap::CommandFactory;
+    let shell = match shell {
+        Shell::Bash => clap_complete::Shell::Bash,
+        Shell::Zsh => clap_complete::Shell::Zsh,
+        Shell::Fish => clap_complete::Shell::Fish,
+    };
+    let mut command = Arguments::command();
+    // Written whole, so that a closed pipe is not a panic inside clap_complete.
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut command, "lhp", &mut script);
+    crate::output::emit(&String::from_utf8_lossy(&script));
+    ExitCode::SUCCESS
 }
 
 /// The reference's two-letter short flag `-pc` as the long one, up to a `--`.

@@ -25,6 +25,7 @@ mod around;
 mod cli;
 mod generate;
 mod incremental;
+mod listing;
 mod output;
 mod plugin_cmd;
 mod render;

@@ -145,7 +145,42 @@ fn list(natives: &[Arc<dyn Plugin>], args: &ListArgs) -> ExitCode {
     let root = root_or_here(args.project.as_ref());
     let host = plugins(&root, natives);
     print_plugin_diagnostics(&host, &crate::output::Output::plain());
-    let mut rows: Vec<[String; 6]> = vec![[
+    print_plugins(&host, &root, false)
+}
+
+/// Prints every plugin `host` knows, the built-ins first: a table, or a JSON array.
+pub(crate) fn print_plugins(host: &PluginHost, root: &Path, json: bool) -> ExitCode {
+    if json {
+        let mut plugins = vec![serde_json::json!({
+            "name": "builtin",
+            "version": LHP_VERSION,
+            "kind": "builtin",
+            "provides": builtin_row(host)[3].clone(),
+            "origin": "lhp",
+            "status": "active",
+        })];
+        for plugin in &host.plugins {
+            plugins.push(serde_json::json!({
+                "name": plugin.metadata.name,
+                "version": plugin.metadata.version,
+                "kind": plugin.kind.to_string(),
+                "provides": plugin.provides.iter().map(|(kind, name)| format!("{kind}.{name}")).collect::<Vec<_>>(),
+                "events": plugin.events,
+                "origin": shorten(&plugin.origin, root),
+                "status": plugin.status.to_string(),
+                "reason": match &plugin.status {
+                    PluginStatus::Refused(why) => Some(why.clone()),
+                    _ => None,
+                },
+            }));
+        }
+        crate::output::emit(&format!(
+            "{}\n",
+            serde_json::to_string_pretty(&plugins).unwrap_or_default()
+        ));
+        return ExitCode::SUCCESS;
+    }
+    let mut rows: Vec<Vec<String>> = vec![vec![
         "NAME".into(),
         "VERSION".into(),
         "KIND".into(),
@@ -153,28 +188,18 @@ fn list(natives: &[Arc<dyn Plugin>], args: &ListArgs) -> ExitCode {
         "ORIGIN".into(),
         "STATUS".into(),
     ]];
-    rows.push(builtin_row(&host));
+    rows.push(builtin_row(host).to_vec());
     for plugin in &host.plugins {
-        rows.push([
+        rows.push(vec![
             plugin.metadata.name.clone(),
             plugin.metadata.version.clone(),
             plugin.kind.to_string(),
             provides(plugin),
-            shorten(&plugin.origin, &root),
+            shorten(&plugin.origin, root),
             plugin.status.to_string(),
         ]);
     }
-    let widths: Vec<usize> = (0..6)
-        .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
-        .collect();
-    for row in &rows {
-        let line: Vec<String> = row
-            .iter()
-            .zip(&widths)
-            .map(|(cell, width)| format!("{cell:<width$}"))
-            .collect();
-        println!("{}", line.join("  ").trim_end());
-    }
+    crate::output::print_table(&rows);
     ExitCode::SUCCESS
 }
 

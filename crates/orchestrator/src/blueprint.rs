@@ -22,6 +22,10 @@ pub struct Blueprint {
     pub parameters: Vec<(String, bool, Option<Value>)>,
     /// Its flowgroup specs, as written.
     pub specs: Vec<Value>,
+    /// Its `description:`, if it has one.
+    pub description: Option<String>,
+    /// Where it is declared (its document).
+    pub span: Span,
 }
 
 /// An instance: which blueprint, with which parameters.
@@ -142,6 +146,11 @@ pub fn load_blueprints(
                 name,
                 parameters,
                 specs,
+                description: map
+                    .get("description")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
+                span: document.span,
             },
         );
     }

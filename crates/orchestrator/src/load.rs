@@ -37,6 +37,10 @@ pub struct ResolvedFlowgroup {
     pub model: Flowgroup,
     /// The operational-metadata columns its presets select, if any.
     pub preset_metadata: Option<Value>,
+    /// The template it uses (`use_template`), for `lhp list`.
+    pub template: Option<String>,
+    /// The presets it names, its template's first, for `lhp list`.
+    pub presets: Vec<String>,
 }
 
 impl ResolvedFlowgroup {
@@ -686,6 +690,8 @@ fn resolve(
     Some(ResolvedFlowgroup {
         model,
         preset_metadata,
+        template: use_template.and_then(|t| t.as_str().map(str::to_owned)),
+        presets: preset_names.into_iter().map(|(name, _)| name).collect(),
     })
 }
 

@@ -28,6 +28,10 @@ pub struct Preset {
     pub extends: Option<(String, Span)>,
     /// Its `defaults:` mapping.
     pub defaults: Value,
+    /// Its `description:`, if it has one.
+    pub description: Option<String>,
+    /// Where it is declared (its document).
+    pub span: Span,
 }
 
 /// Every preset of a project, by name.
@@ -118,6 +122,11 @@ pub fn load_presets(root: &Path, sources: &mut Sources, problems: &mut Vec<Diagn
                 name: name.to_owned(),
                 extends,
                 defaults,
+                description: map
+                    .get("description")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
+                span: document.span,
             },
         );
     }
@@ -128,6 +137,11 @@ impl Presets {
     /// A preset by name.
     pub fn get(&self, name: &str) -> Option<&Preset> {
         self.by_name.get(name)
+    }
+
+    /// Every preset, by name.
+    pub fn iter(&self) -> impl Iterator<Item = &Preset> {
+        self.by_name.values()
     }
 
     /// The defaults of `names` (with where each is named), inheritance resolved and folded

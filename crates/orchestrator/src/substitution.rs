@@ -132,6 +132,16 @@ impl Substitutions {
         self.tokens.iter().map(|(k, v)| (k.as_str(), v))
     }
 
+    /// The secret scope of `${secret:key}` references that name none.
+    pub fn default_scope(&self) -> Option<&str> {
+        self.default_scope.as_deref()
+    }
+
+    /// `secrets.scopes`: the scope aliases, alias to real scope.
+    pub fn scope_aliases(&self) -> &BTreeMap<String, String> {
+        &self.scope_aliases
+    }
+
     /// Lets token values refer to other tokens, up to 10 rounds.
     fn expand(&mut self, problems: &mut Vec<Diagnostic>) {
         let names: Vec<String> = self.tokens.keys().cloned().collect();

@@ -34,6 +34,10 @@ pub struct Template {
     pub parameters: Vec<TemplateParameter>,
     /// Its actions, unrendered.
     pub actions: Vec<Value>,
+    /// Its `description:`, if it has one.
+    pub description: Option<String>,
+    /// Where it is declared (its document).
+    pub span: Span,
 }
 
 /// A declared template parameter.
@@ -143,11 +147,16 @@ pub fn load_template(
         presets,
         parameters,
         actions,
+        description: map
+            .get("description")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        span: document.span,
     })
 }
 
-/// The stems of `templates/*.yaml`, for suggestions.
-fn known_templates(root: &Path) -> Vec<String> {
+/// The stems of `templates/*.yaml`, sorted: the templates a project has.
+pub fn known_templates(root: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(root.join("templates"))
         .into_iter()
         .flatten()
