@@ -143,19 +143,30 @@ pub(crate) struct Written {
     pub(crate) removed: Vec<PathBuf>,
     /// Hand-written files left where lhp would have written.
     pub(crate) kept: Vec<PathBuf>,
+    /// Without `apply`: the text each of `written` would get.
+    pub(crate) texts: BTreeMap<PathBuf, String>,
 }
 
-/// Writes the monitoring files and, in a bundle, syncs `resources/lhp/` with the pipeline
-/// directories of `env_dir`.
+/// Writes the monitoring files and, in a bundle, syncs `resources/lhp/` with the pipelines
+/// that have code in the output (`has_code`). Without `apply`, only reports what it would do.
 pub(crate) fn write(
     root: &Path,
     env: &str,
-    env_dir: &Path,
+    has_code: &dyn Fn(&str) -> bool,
     plan: &Plan,
+    apply: bool,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> std::io::Result<Written> {
     let mut done = Written::default();
-    let report = monitoring::write_files(root, env, &plan.monitoring_files)?;
+    let report = monitoring::write_files(root, env, &plan.monitoring_files, apply)?;
+    if !apply {
+        done.texts.extend(
+            plan.monitoring_files
+                .iter()
+                .filter(|(path, _)| report.written.contains(path))
+                .cloned(),
+        );
+    }
     done.written.extend(report.written);
     done.unchanged += report.unchanged;
     done.removed.extend(report.removed);
@@ -167,12 +178,20 @@ pub(crate) fn write(
     // for pipelines a --pipeline run did not touch).
     let mut resources = BTreeMap::new();
     for (pipeline, merged) in settings {
-        if env_dir.join(pipeline).is_dir() {
+        if has_code(pipeline) {
             let text = bundle::pipeline_resource(pipeline, merged, diagnostics);
             resources.insert(pipeline.clone(), text);
         }
     }
-    let report = bundle::sync_resources(root, &resources)?;
+    let report = bundle::sync_resources(root, &resources, apply)?;
+    if !apply {
+        for (pipeline, text) in resources {
+            let path = bundle::resource_path(&pipeline);
+            if report.written.contains(&path) {
+                done.texts.insert(path, text);
+            }
+        }
+    }
     done.written.extend(report.written);
     done.unchanged += report.unchanged;
     done.removed.extend(report.removed);

@@ -84,6 +84,14 @@ enum Command {
     /// Example: lhp events tail -f --type '*.error'
     #[command(subcommand)]
     Events(crate::tail::EventsCommand),
+    /// Show what `lhp generate` would change, as unified diffs, writing nothing: modules,
+    /// side files, monitoring files and bundle resources. A CI drift check.
+    ///
+    /// Exit status: 0 when generate would change nothing, 1 when it would change something,
+    /// 2 when the diff cannot be made (project errors, a flowgroup failing, a usage error).
+    ///
+    /// Example: lhp diff --env prod -pc config/pipeline_config.yaml
+    Diff(crate::diff::DiffArgs),
     /// List what the project is made of: presets, templates, blueprints, plugins, hooks.
     ///
     /// Exit status: 0, or 1 when the project has errors (what could be read is listed).
@@ -219,6 +227,7 @@ where
         Some(Command::Generate(args)) => crate::generate::run(natives, &args, &output),
         Some(Command::Events(command)) => crate::tail::run(command, &output),
         Some(Command::Plugin(command)) => crate::plugin_cmd::run(natives, command),
+        Some(Command::Diff(args)) => crate::diff::run(natives, &args, &output),
         Some(Command::List(command)) => crate::listing::list(natives, &command, &output),
         Some(Command::Substitutions(args)) => {
             crate::listing::substitutions(natives, &args, &output)

@@ -361,7 +361,8 @@ pub fn run(natives: &[Arc<dyn Plugin>], args: &GenerateArgs, output: &Output) ->
     let mut around_counts = (0, 0, 0);
     let mut around_written = Vec::new();
     let before = diagnostics.len();
-    match crate::around::write(&root, &args.env, &env_dir, &around, &mut diagnostics) {
+    let has_code = |pipeline: &str| env_dir.join(pipeline).is_dir();
+    match crate::around::write(&root, &args.env, &has_code, &around, true, &mut diagnostics) {
         Ok(done) => {
             for path in &done.written {
                 output.info(&format!("wrote {}", root.join(path).display()));

@@ -799,11 +799,18 @@ pub(crate) fn has_header(path: &Path, lines: usize, marks: &[&str]) -> bool {
     })
 }
 
+/// Where a pipeline's resource is written, relative to the project root.
+pub fn resource_path(pipeline: &str) -> PathBuf {
+    Path::new(RESOURCE_DIR).join(format!("{pipeline}.pipeline.yml"))
+}
+
 /// Writes `resources` (pipeline name to text) into `root/resources/lhp/`, removes lhp's
 /// resources of the pipelines not in `resources`, and leaves hand-written files alone.
+/// Without `apply`, only reports what it would do.
 pub fn sync_resources(
     root: &Path,
     resources: &BTreeMap<String, String>,
+    apply: bool,
 ) -> std::io::Result<SyncReport> {
     let dir = root.join(RESOURCE_DIR);
     let mut report = SyncReport::default();
@@ -812,12 +819,21 @@ pub fn sync_resources(
             "{RESOURCE_DIR} is a symbolic link: lhp does not write through it"
         )));
     }
-    std::fs::create_dir_all(&dir)?;
+    if apply {
+        std::fs::create_dir_all(&dir)?;
+    }
     let wanted: BTreeSet<String> = resources
         .keys()
         .map(|p| format!("{p}.pipeline.yml"))
         .collect();
-    let mut existing: Vec<PathBuf> = std::fs::read_dir(&dir)?
+    let listing = match std::fs::read_dir(&dir) {
+        Ok(listing) => Some(listing),
+        Err(error) if !apply && error.kind() == std::io::ErrorKind::NotFound => None,
+        Err(error) => return Err(error),
+    };
+    let mut existing: Vec<PathBuf> = listing
+        .into_iter()
+        .flatten()
         .filter_map(Result::ok)
         .map(|entry| entry.path())
         .filter(|path| path.is_file())
@@ -829,7 +845,9 @@ pub fn sync_resources(
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
         if !wanted.contains(&name) && name.ends_with(".yml") && is_generated(&path) {
-            std::fs::remove_file(&path)?;
+            if apply {
+                std::fs::remove_file(&path)?;
+            }
             report.removed.push(Path::new(RESOURCE_DIR).join(name));
         }
     }
@@ -845,7 +863,9 @@ pub fn sync_resources(
             report.unchanged += 1;
             continue;
         }
-        crate::generate::write_atomically(&path, text.as_bytes())?;
+        if apply {
+            crate::generate::write_atomically(&path, text.as_bytes())?;
+        }
         report.written.push(relative);
     }
     Ok(report)

@@ -1080,6 +1080,28 @@ pub fn write_output(
     keep: &BTreeSet<PathBuf>,
     scope: Option<&[String]>,
 ) -> Result<WriteReport, WriteError> {
+    sync_output(dir, files, keep, scope, true)
+}
+
+/// What [`write_output`] would do, without touching anything: the files it would write
+/// (new or changed) and those it would remove.
+pub fn plan_output(
+    dir: &Path,
+    files: &BTreeMap<PathBuf, String>,
+    keep: &BTreeSet<PathBuf>,
+    scope: Option<&[String]>,
+) -> Result<WriteReport, WriteError> {
+    sync_output(dir, files, keep, scope, false)
+}
+
+/// [`write_output`] when `apply`, [`plan_output`] otherwise: one decision for both.
+fn sync_output(
+    dir: &Path,
+    files: &BTreeMap<PathBuf, String>,
+    keep: &BTreeSet<PathBuf>,
+    scope: Option<&[String]>,
+    apply: bool,
+) -> Result<WriteReport, WriteError> {
     let mut report = WriteReport::default();
     for path in files.keys() {
         if !lhp_plugin::generate::is_contained(path) {
@@ -1092,7 +1114,9 @@ pub fn write_output(
             report.unchanged += 1;
             continue;
         }
-        lhp_plugin::fs::replace_unsynced(&path, text.as_bytes()).map_err(io(&path))?;
+        if apply {
+            lhp_plugin::fs::replace_unsynced(&path, text.as_bytes()).map_err(io(&path))?;
+        }
         report.written.push(relative.clone());
     }
     let roots: Vec<PathBuf> = match scope {
@@ -1101,7 +1125,7 @@ pub fn write_output(
     };
     let keep: BTreeSet<PathBuf> = files.keys().chain(keep).map(|p| dir.join(p)).collect();
     for root in roots {
-        remove_stale(&root, &keep, dir, &mut report)?;
+        remove_stale(&root, &keep, dir, apply, &mut report)?;
     }
     Ok(report)
 }
@@ -1132,11 +1156,13 @@ pub fn sync_outputs(dir: &Path, written: &[PathBuf]) -> std::io::Result<()> {
     }
 }
 
-/// Removes generated files under `at` that are not in `keep`, then directories left empty.
+/// Removes generated files under `at` that are not in `keep`, then directories left empty
+/// (only reports the files when not `apply`).
 fn remove_stale(
     at: &Path,
     keep: &BTreeSet<PathBuf>,
     base: &Path,
+    apply: bool,
     report: &mut WriteReport,
 ) -> Result<(), WriteError> {
     let Ok(entries) = std::fs::read_dir(at) else {
@@ -1149,8 +1175,11 @@ fn remove_stale(
             continue;
         };
         if kind.is_dir() {
-            remove_stale(&path, keep, base, report)?;
-            if path != base && std::fs::read_dir(&path).is_ok_and(|mut d| d.next().is_none()) {
+            remove_stale(&path, keep, base, apply, report)?;
+            if apply
+                && path != base
+                && std::fs::read_dir(&path).is_ok_and(|mut d| d.next().is_none())
+            {
                 let _ = std::fs::remove_dir(&path);
             }
             continue;
@@ -1164,7 +1193,9 @@ fn remove_stale(
             GENERATED_MARKERS.iter().any(|m| text.starts_with(m))
         });
         if generated {
-            std::fs::remove_file(&path).map_err(io(&path))?;
+            if apply {
+                std::fs::remove_file(&path).map_err(io(&path))?;
+            }
             report
                 .removed
                 .push(path.strip_prefix(base).unwrap_or(&path).to_owned());

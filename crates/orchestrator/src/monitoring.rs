@@ -228,13 +228,15 @@ pub fn files(
 
 /// Writes `files` (from [`files`]) under `root`, and removes the monitoring files earlier
 /// runs wrote that are not among them. A hand-written file where one would go is kept.
+/// Without `apply`, only reports what it would do.
 pub fn write_files(
     root: &Path,
     env: &str,
     files: &[(PathBuf, String)],
+    apply: bool,
 ) -> std::io::Result<SyncReport> {
     let mut report = SyncReport::default();
-    remove_stale(root, env, files, &mut report)?;
+    remove_stale(root, env, files, apply, &mut report)?;
     for (relative, text) in files {
         let path = root.join(relative);
         if std::fs::read_to_string(&path).is_ok_and(|old| old == *text) {
@@ -250,7 +252,9 @@ pub fn write_files(
             report.kept.push(relative.clone());
             continue;
         }
-        lhp_plugin::fs::write_atomically(&path, text.as_bytes())?;
+        if apply {
+            lhp_plugin::fs::write_atomically(&path, text.as_bytes())?;
+        }
         report.written.push(relative.clone());
     }
     Ok(report)
@@ -267,6 +271,7 @@ fn remove_stale(
     root: &Path,
     env: &str,
     wanted: &[(PathBuf, String)],
+    apply: bool,
     report: &mut SyncReport,
 ) -> std::io::Result<()> {
     let wanted: BTreeSet<&Path> = wanted.iter().map(|(p, _)| p.as_path()).collect();
@@ -294,9 +299,14 @@ fn remove_stale(
             &JOB_MARKS
         };
         if path.is_file() && written_by_a_generator(&path, marks) {
-            std::fs::remove_file(&path)?;
+            if apply {
+                std::fs::remove_file(&path)?;
+            }
             report.removed.push(relative);
         }
+    }
+    if !apply {
+        return Ok(());
     }
     // Folders the notebook leaves empty go too.
     for dir in [root.join("monitoring").join(env), root.join("monitoring")] {

@@ -1,0 +1,406 @@
+//! `lhp diff`: what `lhp generate` would change, as unified diffs, without writing
+//! anything: the modules and side files of the output directory, the monitoring files and
+//! the bundle resources. A CI drift check: exit 1 when anything would change.
+
+use std::collections::BTreeSet;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Args;
+use lhp_orchestrator::events::Publisher;
+use lhp_orchestrator::generate::{check_names, generate, plan_output, Reuse};
+use lhp_orchestrator::{Diagnostic, Severity};
+use lhp_plugin::Plugin;
+
+use crate::cli::{print_plugin_diagnostics, project_root, GenerateArgs};
+use crate::output::{emit, Output};
+
+/// Exit status when the diff could not be made whole (project errors, a flowgroup that
+/// fails to generate, a usage error): as `diff(1)`, trouble is 2.
+const TROUBLE: u8 = 2;
+
+/// `lhp diff`.
+#[derive(Debug, Args)]
+pub(crate) struct DiffArgs {
+    /// The environment: selects `substitutions/<ENV>.yaml`.
+    #[arg(short, long, default_value = "dev")]
+    env: String,
+    /// The output directory `generate` would write to (default: `generated` in the project).
+    #[arg(short, long, value_name = "OUTPUT")]
+    output: Option<PathBuf>,
+    /// Only this pipeline's flowgroups (as `generate --pipeline`).
+    #[arg(short, long)]
+    pipeline: Option<String>,
+    /// With the data tests (`type: test` actions), as `generate --include-tests`.
+    #[arg(long)]
+    include_tests: bool,
+    /// The pipeline configuration (`-pc` works too), as for `generate`.
+    #[arg(long, value_name = "FILE")]
+    pipeline_config: Option<PathBuf>,
+    /// Leave the bundle resources (resources/lhp/) out, as `generate --no-bundle`.
+    #[arg(long)]
+    no_bundle: bool,
+    /// Only the paths, one per line: `+` new, `~` changed, `-` removed.
+    #[arg(long)]
+    name_only: bool,
+    /// The project directory, or any directory inside it (default: the current one).
+    #[arg(long, value_name = "DIR")]
+    project: Option<PathBuf>,
+}
+
+impl DiffArgs {
+    /// The `generate` run this diff stands for.
+    fn as_generate(&self) -> GenerateArgs {
+        GenerateArgs {
+            env: self.env.clone(),
+            output: self.output.clone(),
+            pipeline: self.pipeline.clone(),
+            include_tests: self.include_tests,
+            no_hooks: true,
+            hook: Vec::new(),
+            jobs: None,
+            pipeline_config: self.pipeline_config.clone(),
+            no_bundle: self.no_bundle,
+            force: true,
+            project: self.project.clone(),
+        }
+    }
+}
+
+/// One file `generate` would change.
+struct Change {
+    /// Its path.
+    path: PathBuf,
+    /// Its text now (`None`: it does not exist).
+    before: Option<String>,
+    /// Its text after `generate` (`None`: it would be removed).
+    after: Option<String>,
+}
+
+/// What a change does to its file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    New,
+    Changed,
+    Removed,
+}
+
+impl Change {
+    fn kind(&self) -> Kind {
+        match (&self.before, &self.after) {
+            (None, _) => Kind::New,
+            (_, None) => Kind::Removed,
+            _ => Kind::Changed,
+        }
+    }
+}
+
+/// Runs `lhp diff`.
+pub(crate) fn run(natives: &[Arc<dyn Plugin>], args: &DiffArgs, output: &Output) -> ExitCode {
+    let Some(root) = project_root(args.project.as_ref()) else {
+        return ExitCode::from(TROUBLE);
+    };
+    let root = root.canonicalize().unwrap_or(root);
+    let generate_args = args.as_generate();
+    let out_dir = match &args.output {
+        Some(dir) if dir.is_absolute() => dir.clone(),
+        Some(dir) => std::env::current_dir().unwrap_or_default().join(dir),
+        None => root.join("generated"),
+    };
+    let env_dir = out_dir.join(&args.env);
+    let mut host = crate::cli::plugins(&root, natives);
+    let mut project = crate::cli::load(
+        &root,
+        &args.env,
+        args.include_tests,
+        args.pipeline.as_deref(),
+        &mut host,
+    );
+    print_plugin_diagnostics(&host, output);
+    let mut diagnostics = std::mem::take(&mut project.diagnostics);
+    diagnostics.extend(project.flowgroups.iter().filter_map(check_names));
+    let around = crate::around::plan(&root, &generate_args, &mut project, &mut diagnostics);
+    let errors = diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .count();
+    if errors > 0 {
+        for diagnostic in &diagnostics {
+            output.diagnostic(diagnostic, &project.sources);
+        }
+        output.error(
+            "LHP-GEN-000",
+            &format!("no diff: the project has {errors} error(s); `lhp validate --env {}` shows the same", args.env),
+        );
+        host.shutdown();
+        return ExitCode::from(TROUBLE);
+    }
+    if let Some(pipeline) = &args.pipeline {
+        if project.flowgroups.is_empty() {
+            output.error(
+                "LHP-CLI-002",
+                &format!("no flowgroup belongs to pipeline `{pipeline}`"),
+            );
+            host.shutdown();
+            return ExitCode::from(TROUBLE);
+        }
+    }
+    let jobs = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    let generated = generate(
+        &root,
+        &project,
+        &host.registry,
+        jobs,
+        &Publisher::off(),
+        &|_, _, _| {},
+        &Reuse::none(&env_dir),
+    );
+    host.shutdown();
+    diagnostics.extend(generated.diagnostics.iter().cloned());
+    let scope: Option<Vec<String>> = args.pipeline.as_ref().map(|p| vec![p.clone()]);
+    let mut changes = Vec::new();
+    let planned = match plan_output(
+        &env_dir,
+        &generated.files,
+        &generated.kept,
+        scope.as_deref(),
+    ) {
+        Ok(planned) => planned,
+        Err(error) => {
+            output.error("LHP-IO-002", &error.to_string());
+            return ExitCode::from(TROUBLE);
+        }
+    };
+    for path in &planned.written {
+        changes.push(Change {
+            path: env_dir.join(path),
+            before: read(&env_dir.join(path)),
+            after: generated.files.get(path).cloned(),
+        });
+    }
+    for path in &planned.removed {
+        changes.push(Change {
+            path: env_dir.join(path),
+            before: read(&env_dir.join(path)),
+            after: None,
+        });
+    }
+    // A bundle resource is written for each pipeline with code in the output after the run.
+    let removed: BTreeSet<PathBuf> = planned.removed.iter().map(|p| env_dir.join(p)).collect();
+    let produced: BTreeSet<String> = generated
+        .files
+        .keys()
+        .chain(&generated.kept)
+        .filter_map(|p| p.components().next())
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    let has_code = |pipeline: &str| {
+        produced.contains(pipeline) || keeps_a_file(&env_dir.join(pipeline), &removed)
+    };
+    let before = diagnostics.len();
+    match crate::around::write(
+        &root,
+        &args.env,
+        &has_code,
+        &around,
+        false,
+        &mut diagnostics,
+    ) {
+        Ok(done) => {
+            for path in &done.written {
+                changes.push(Change {
+                    path: root.join(path),
+                    before: read(&root.join(path)),
+                    after: done.texts.get(path).cloned(),
+                });
+            }
+            for path in &done.removed {
+                changes.push(Change {
+                    path: root.join(path),
+                    before: read(&root.join(path)),
+                    after: None,
+                });
+            }
+            for path in &done.kept {
+                output.warning(
+                    "LHP-IO-004",
+                    &format!(
+                        "{} was not written by lhp: generate would leave it as it is",
+                        root.join(path).display()
+                    ),
+                );
+            }
+        }
+        Err(error) => diagnostics.push(Diagnostic::error(
+            "LHP-IO-002",
+            format!("cannot plan the files around the code: {error}"),
+        )),
+    }
+    for diagnostic in generated.diagnostics.iter().chain(&diagnostics[before..]) {
+        output.diagnostic(diagnostic, &project.sources);
+    }
+    let trouble = generated.failed > 0
+        || diagnostics[before..]
+            .iter()
+            .any(|d| d.severity == Severity::Error);
+
+    let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let shown = |path: &Path| {
+        path.strip_prefix(&root)
+            .unwrap_or(path)
+            .display()
+            .to_string()
+    };
+    changes.sort_by(|a, b| a.path.cmp(&b.path));
+    let mut text = String::new();
+    for change in &changes {
+        if args.name_only {
+            let mark = match change.kind() {
+                Kind::New => '+',
+                Kind::Removed => '-',
+                Kind::Changed => '~',
+            };
+            text.push_str(&format!("{mark} {}\n", shown(&change.path)));
+        } else {
+            text.push_str(&unified(change, &shown(&change.path), color));
+        }
+    }
+    emit(&text);
+    let count = |kind: Kind| changes.iter().filter(|c| c.kind() == kind).count();
+    let (new, changed, removed) = (count(Kind::New), count(Kind::Changed), count(Kind::Removed));
+    if trouble {
+        output.error(
+            "LHP-GEN-001",
+            &format!(
+                "the diff is incomplete: {} flowgroup(s) failed to generate; what generate would do with their files is not shown",
+                generated.failed
+            ),
+        );
+        return ExitCode::from(TROUBLE);
+    }
+    if changes.is_empty() {
+        output.info(&format!(
+            "no changes: `lhp generate --env {}` would write nothing",
+            args.env
+        ));
+        ExitCode::SUCCESS
+    } else {
+        output.info(&format!(
+            "`lhp generate --env {}` would change {} file(s): {new} new, {changed} changed, {removed} removed",
+            args.env,
+            changes.len()
+        ));
+        ExitCode::FAILURE
+    }
+}
+
+/// A file's text (lossily, for a file that is not UTF-8), or `None` when it cannot be read.
+fn read(path: &Path) -> Option<String> {
+    std::fs::read(path)
+        .ok()
+        .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// Whether `dir` holds a file that is not in `removed` (it then stays after the run).
+fn keeps_a_file(dir: &Path, removed: &BTreeSet<PathBuf>) -> bool {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return false;
+    };
+    entries.filter_map(Result::ok).any(|entry| {
+        let path = entry.path();
+        if path.is_dir() {
+            keeps_a_file(&path, removed)
+        } else {
+            !removed.contains(&path)
+        }
+    })
+}
+
+/// One change as a unified diff (`a/` before, `b/` after; `/dev/null` for a side that does
+/// not exist), coloured for a terminal.
+fn unified(change: &Change, shown: &str, color: bool) -> String {
+    let before = change.before.as_deref().unwrap_or("");
+    let after = change.after.as_deref().unwrap_or("");
+    let old_label = match change.before {
+        Some(_) => format!("a/{shown}"),
+        None => "/dev/null".to_owned(),
+    };
+    let new_label = match change.after {
+        Some(_) => format!("b/{shown}"),
+        None => "/dev/null".to_owned(),
+    };
+    let diff = similar::TextDiff::from_lines(before, after);
+    let body = diff
+        .unified_diff()
+        .context_radius(3)
+        .header(&old_label, &new_label)
+        .to_string();
+    let mut text = format!("diff --lhp a/{shown} b/{shown}\n");
+    if !color {
+        text.push_str(&body);
+        return text;
+    }
+    for line in body.lines() {
+        let paint = if line.starts_with("+++") || line.starts_with("---") {
+            "1"
+        } else if line.starts_with('+') {
+            "32"
+        } else if line.starts_with('-') {
+            "31"
+        } else if line.starts_with("@@") {
+            "36"
+        } else {
+            ""
+        };
+        if paint.is_empty() {
+            text.push_str(line);
+        } else {
+            text.push_str(&format!("\x1b[{paint}m{line}\x1b[0m"));
+        }
+        text.push('\n');
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_new_file_diffs_against_dev_null_and_a_removed_one_to_it() {
+        let new = Change {
+            path: PathBuf::from("g/p/f.py"),
+            before: None,
+            after: Some("a\nb\n".into()),
+        };
+        let text = unified(&new, "g/p/f.py", false);
+        assert!(text.contains("--- /dev/null\n+++ b/g/p/f.py\n"), "{text}");
+        assert!(text.contains("@@ -0,0 +1,2 @@\n+a\n+b\n"), "{text}");
+        let gone = Change {
+            path: PathBuf::from("g/p/f.py"),
+            before: Some("a\n".into()),
+            after: None,
+        };
+        let text = unified(&gone, "g/p/f.py", false);
+        assert!(text.contains("--- a/g/p/f.py\n+++ /dev/null\n"), "{text}");
+        assert_eq!((new.kind(), gone.kind()), (Kind::New, Kind::Removed));
+    }
+
+    #[test]
+    fn a_changed_line_is_shown_with_its_context_and_coloured_on_a_terminal() {
+        let change = Change {
+            path: PathBuf::from("f.py"),
+            before: Some("1\n2\n3\n4\n5\n6\n7\n8\n".into()),
+            after: Some("1\n2\n3\n4\nfive\n6\n7\n8\n".into()),
+        };
+        let plain = unified(&change, "f.py", false);
+        assert!(
+            plain.contains("@@ -2,7 +2,7 @@\n 2\n 3\n 4\n-5\n+five\n 6\n 7\n 8\n"),
+            "{plain}"
+        );
+        let coloured = unified(&change, "f.py", true);
+        assert!(coloured.contains("\x1b[31m-5\x1b[0m\n\x1b[32m+five\x1b[0m\n"));
+    }
+}
