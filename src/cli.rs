@@ -92,6 +92,16 @@ enum Command {
     ///
     /// Example: lhp diff --env prod -pc config/pipeline_config.yaml
     Diff(crate::diff::DiffArgs),
+    /// Show the dependency graph: which tables each flowgroup reads and writes, and so how
+    /// flowgroups and pipelines depend on each other (across pipelines through table
+    /// names), in an order that runs each pipeline after those it reads from. Cycles are
+    /// named.
+    ///
+    /// Exit status: 0, or 1 when flowgroups depend on each other in a circle or the project
+    /// has errors (a circle among pipelines alone is a warning).
+    ///
+    /// Example: lhp dag --env dev --format dot | dot -Tsvg > dag.svg
+    Dag(crate::dag::DagArgs),
     /// List what the project is made of: presets, templates, blueprints, plugins, hooks.
     ///
     /// Exit status: 0, or 1 when the project has errors (what could be read is listed).
@@ -228,6 +238,7 @@ where
         Some(Command::Events(command)) => crate::tail::run(command, &output),
         Some(Command::Plugin(command)) => crate::plugin_cmd::run(natives, command),
         Some(Command::Diff(args)) => crate::diff::run(natives, &args, &output),
+        Some(Command::Dag(args)) => crate::dag::run(natives, &args, &output),
         Some(Command::List(command)) => crate::listing::list(natives, &command, &output),
         Some(Command::Substitutions(args)) => {
             crate::listing::substitutions(natives, &args, &output)

@@ -23,6 +23,7 @@
 
 mod around;
 mod cli;
+mod dag;
 mod diff;
 mod generate;
 mod incremental;

@@ -32,6 +32,7 @@ pub mod events;
 pub mod fields;
 pub mod flowgroup;
 pub mod generate;
+pub mod graph;
 pub mod hooks;
 pub mod incremental;
 pub mod load;
