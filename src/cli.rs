@@ -54,6 +54,15 @@ fn version() -> &'static str {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Create a new project that validates and generates as created: a starter (one
+    /// pipeline, commented), or with --sample a richer one; --bundle makes it a Databricks
+    /// Asset Bundle too.
+    ///
+    /// Exit status: 0 when created, 1 when the directory exists and is not empty (nothing
+    /// is written), 2 for a usage error (such as a name that cannot be a directory).
+    ///
+    /// Example: lhp init my_lakehouse --sample --bundle
+    Init(crate::init::InitArgs),
     /// Check a project for one environment and report every problem, with its position.
     ///
     /// Exit status: 0 when there is no error (warnings are shown), 1 when there is an error
@@ -233,6 +242,7 @@ where
             println!("lhp {}: see `lhp --help` for the commands", version());
             ExitCode::SUCCESS
         }
+        Some(Command::Init(args)) => crate::init::run(&args, &output),
         Some(Command::Validate(args)) => validate(natives, &args, &output),
         Some(Command::Generate(args)) => crate::generate::run(natives, &args, &output),
         Some(Command::Events(command)) => crate::tail::run(command, &output),

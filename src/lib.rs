@@ -27,6 +27,7 @@ mod dag;
 mod diff;
 mod generate;
 mod incremental;
+mod init;
 mod listing;
 mod output;
 mod plugin_cmd;
