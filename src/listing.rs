@@ -412,6 +412,8 @@ fn hooks(
         let status = match (hook, off_because.get(name)) {
             (Some(_), _) => "on".to_owned(),
             (None, Some(why)) => format!("off: {why}"),
+            // Built only when something would be shown at this verbosity.
+            (None, None) if name == "logging" => "off (-v turns it on)".to_owned(),
             (None, None) => "off".to_owned(),
         };
         add(name, from, hook, status);

@@ -27,10 +27,11 @@ use crate::output::Output;
 pub(crate) enum EventsCommand {
     /// Show the last events of the event log, or follow it while runs write.
     ///
-    /// Examples:
-    ///   lhp events tail -n 50 --last-run
-    ///   lhp events tail -f --type 'flowgroup.*' --pipeline bronze
-    ///   lhp events tail --since 10m --json | jq .type
+    /// Example: lhp events tail -n 50 --last-run
+    ///
+    /// Example: lhp events tail -f --type 'flowgroup.*' --pipeline bronze
+    ///
+    /// Example: lhp events tail --since 10m --json | jq .type
     Tail(TailArgs),
 }
 
