@@ -55,7 +55,7 @@ pub(crate) fn run(args: &InitArgs, output: &Output) -> ExitCode {
     let empty_dir = std::fs::read_dir(&target).is_ok_and(|mut d| d.next().is_none());
     if target.exists() && !empty_dir {
         output.error(
-            "LHP-CLI-005",
+            "LHP-CLI-007",
             &format!(
                 "{} already exists and is not empty: lhp init writes only into a new or empty directory",
                 target.display()

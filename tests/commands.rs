@@ -144,7 +144,7 @@ fn init_refuses_a_used_directory_and_a_bad_name_and_writes_nothing() {
     let before = snapshot(dir.path());
     let out = lhp_in(dir.path(), &["init", "taken"]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("LHP-CLI-005"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("LHP-CLI-007"), "{}", stderr(&out));
     for bad in ["2fast", "a/b", "has space"] {
         let out = lhp_in(dir.path(), &["init", bad]);
         assert_eq!(out.status.code(), Some(2), "{bad}");
