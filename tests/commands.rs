@@ -608,3 +608,98 @@ fn every_command_has_help_with_an_example() {
         assert!(help.contains("Example: lhp "), "{command:?}: {help}");
     }
 }
+
+#[test]
+fn the_project_env_output_and_test_flags_reach_diff_dag_and_list() {
+    let (dir, project) = init(&["roast", "--sample"]);
+    let elsewhere = dir.path();
+    let project_arg = project.display().to_string();
+    let out_dir = dir.path().join("out").display().to_string();
+    // --project from another directory; --output where the modules would go.
+    let out = lhp_in(
+        elsewhere,
+        &[
+            "diff",
+            "--name-only",
+            "--project",
+            &project_arg,
+            "--output",
+            &out_dir,
+            "--env",
+            "tst",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let lines = stdout(&out);
+    assert_eq!(lines.lines().count(), 12, "{lines}");
+    assert!(
+        lines
+            .lines()
+            .all(|l| l.starts_with("+ ") && l.contains("/out/tst/roastery_")),
+        "{lines}"
+    );
+    // --include-tests changes the modules that have tests, and only those.
+    let out = lhp_in(&project, &["generate", "-q"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let (lines, code) = name_only(&project, &["--include-tests"]);
+    assert_eq!(code, Some(1));
+    assert_eq!(
+        lines,
+        [
+            "~ generated/dev/roastery_gold/customer_directory.py",
+            "~ generated/dev/roastery_gold/lot_yield.py"
+        ]
+    );
+    // The tests' reads join the graph with --include-tests; tables are named per env.
+    let plain = stdout(&lhp_in(
+        elsewhere,
+        &["dag", "-f", "json", "--project", &project_arg],
+    ));
+    let tests = stdout(&lhp_in(
+        elsewhere,
+        &[
+            "dag",
+            "-f",
+            "json",
+            "--include-tests",
+            "--project",
+            &project_arg,
+            "--env",
+            "prod",
+        ],
+    ));
+    assert!(plain.contains("\"roastery_dev.gold.lot_yield\""), "{plain}");
+    assert!(tests.contains("\"roastery.gold.lot_yield\""), "{tests}");
+    let reads = |json: &str| -> usize {
+        let graph: serde_json::Value = serde_json::from_str(json).expect("JSON");
+        let flowgroups = graph["flowgroups"].as_array().expect("flowgroups").clone();
+        flowgroups
+            .iter()
+            .filter(|f| f["pipeline"] == "roastery_gold")
+            .map(|f| f["reads"].as_array().map_or(0, Vec::len))
+            .sum()
+    };
+    assert!(reads(&tests) > reads(&plain), "{plain}\n{tests}");
+    let out = lhp_in(
+        elsewhere,
+        &[
+            "list",
+            "presets",
+            "--env",
+            "prod",
+            "--project",
+            &project_arg,
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("bronze_layer"), "{}", stdout(&out));
+    let out = lhp_in(
+        elsewhere,
+        &["substitutions", "--env", "prod", "--project", &project_arg],
+    );
+    assert!(
+        stdout(&out).contains("tokens of env `prod` (substitutions/prod.yaml):"),
+        "{}",
+        stdout(&out)
+    );
+}
