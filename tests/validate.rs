@@ -364,6 +364,9 @@ const CASES: &[Case] = &[
     // Reference: rejects a missing sql_path (LHP-IO-001) [source]; it checks expectations_file
     // only when generating, we check it here too.
     Case { name: "missing_sql_file", files: &[("pipelines/bronze/x.yaml", FULL_WITH_SQL_PATH)], code: "LHP-IO-001", at: "pipelines/bronze/x.yaml:9:15", says: "does not exist" },
+    // Reference: rejects, LHP-CFG-010, a token the environment does not define in a sql_path
+    // file (generate refused it; validate now says so first).
+    Case { name: "undefined_token_in_sql_file", files: &[("pipelines/bronze/x.yaml", FULL_WITH_SQL_PATH), ("sql/clean_orders.sql", b"SELECT * FROM ${nowhere}.orders\n")], code: "LHP-CFG-010", at: "pipelines/bronze/x.yaml:9:15", says: "sql/clean_orders.sql uses ${nowhere}" },
     // Reference: rejects (module_path must exist under the project root).
     Case { name: "missing_python_module", files: &[("pipelines/bronze/x.yaml", b"pipeline: p\nflowgroup: x\nactions:\n  - {name: l, type: load, source: {type: python, module_path: py/orders.py}, target: v}\n  - {name: w, type: write, source: v, write_target: {type: streaming_table, catalog: c, schema: s, table: t}}\n")], code: "LHP-IO-001", at: "pipelines/bronze/x.yaml:4:63", says: "`module_path`" },
     // Reference: rejects, LHP-VAL-007 "FlowGroup must have at least one Write action".

@@ -469,7 +469,12 @@ fn warn_idle_patterns(config: &ProjectConfig, pipelines: &Path, problems: &mut V
 
 /// Files an action names (`sql_path`, `module_path`, `schema_file`, `expectations_file`, on
 /// the action, its `source` or its `write_target`) must exist under the project root.
-fn check_side_files(root: &Path, flowgroup: &Value, problems: &mut Vec<Diagnostic>) {
+fn check_side_files(
+    root: &Path,
+    flowgroup: &Value,
+    substitutions: &Substitutions,
+    problems: &mut Vec<Diagnostic>,
+) {
     const FILE_KEYS: [&str; 4] = [
         "sql_path",
         "module_path",
@@ -507,9 +512,49 @@ fn check_side_files(root: &Path, flowgroup: &Value, problems: &mut Vec<Diagnosti
                         .at(value.span)
                         .hint("paths are relative to the project root (where lhp.yaml is)"),
                     );
+                } else if key == "sql_path" {
+                    check_sql_tokens(root, path, value.span, substitutions, problems);
                 }
             }
         }
+    }
+}
+
+/// A `sql_path` file's tokens must all be defined: the generator substitutes the file and
+/// refuses what is left, so validation says so first (as the reference's does).
+fn check_sql_tokens(
+    root: &Path,
+    path: &str,
+    at: Span,
+    substitutions: &Substitutions,
+    problems: &mut Vec<Diagnostic>,
+) {
+    let Ok(bytes) = std::fs::read(root.join(path.replace('\\', "/"))) else {
+        return;
+    };
+    let text = String::from_utf8_lossy(&bytes);
+    let mut value = Value::new(at, ValueKind::String(text.into_owned()));
+    let mut found = Vec::new();
+    substitutions.substitute(&mut value, &mut Vec::new(), &mut found);
+    problems.extend(found.into_iter().take(1).map(|mut problem| {
+        problem.span = Some(at);
+        problem
+    }));
+    let leftover = crate::substitution::dollar_tokens(value.as_str().unwrap_or_default());
+    if !leftover.is_empty() {
+        let listed: Vec<String> = leftover.iter().map(|w| format!("${{{w}}}")).collect();
+        problems.push(
+            Diagnostic::error(
+                "LHP-CFG-010",
+                format!(
+                    "{path} uses {}, which substitutions/{}.yaml does not define",
+                    listed.join(", "),
+                    substitutions.env()
+                ),
+            )
+            .at(at)
+            .hint("define the token, or check its spelling (a SQL comment is substituted too)"),
+        );
     }
 }
 
@@ -673,7 +718,7 @@ fn resolve(
     }
     check_actions(&value, problems);
     crate::fields::check_actions(&value, options.plugin_types, problems);
-    check_side_files(root, &value, problems);
+    check_side_files(root, &value, substitutions, problems);
     if failed(problems) {
         return None;
     }
