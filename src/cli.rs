@@ -106,8 +106,9 @@ enum Command {
     /// names), in an order that runs each pipeline after those it reads from. Cycles are
     /// named.
     ///
-    /// Exit status: 0, or 1 when flowgroups depend on each other in a circle or the project
-    /// has errors (a circle among pipelines alone is a warning).
+    /// Exit status: 0, or 1 when tables are computed from each other in a circle, the
+    /// project has errors, or FILE cannot be written (a circle among flowgroups of one
+    /// pipeline is fine; among pipelines, a warning).
     ///
     /// Example: lhp dag --env dev --format dot | dot -Tsvg > dag.svg
     Dag(crate::dag::DagArgs),

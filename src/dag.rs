@@ -104,16 +104,16 @@ pub(crate) fn run(natives: &[Arc<dyn Plugin>], args: &DagArgs, output: &Output) 
             ),
         );
     }
-    for cycle in &graph.flowgroup_cycles {
+    for cycle in &graph.table_cycles {
         output.error(
             "LHP-DEP-001",
             &format!(
-                "flowgroups read each other's tables in a circle: {}",
+                "tables are computed from each other in a circle: {}",
                 cycle.join(" -> ")
             ),
         );
     }
-    if graph.flowgroup_cycles.is_empty() {
+    if graph.table_cycles.is_empty() {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
@@ -160,9 +160,15 @@ fn text(graph: &Graph) -> String {
         }
     }
     let cycles: Vec<String> = graph
-        .flowgroup_cycles
+        .table_cycles
         .iter()
-        .map(|c| format!("  flowgroups: {}\n", c.join(" -> ")))
+        .map(|c| format!("  tables: {}\n", c.join(" -> ")))
+        .chain(
+            graph
+                .flowgroup_cycles
+                .iter()
+                .map(|c| format!("  flowgroups: {}\n", c.join(" -> "))),
+        )
         .chain(
             graph
                 .pipeline_cycles
@@ -323,6 +329,7 @@ fn to_json(graph: &Graph) -> serde_json::Value {
             "pipelines": edges(&graph.pipeline_edges),
         },
         "cycles": {
+            "tables": graph.table_cycles,
             "flowgroups": graph.flowgroup_cycles,
             "pipelines": graph.pipeline_cycles,
         },

@@ -122,6 +122,11 @@ pub(crate) fn run(natives: &[Arc<dyn Plugin>], args: &DiffArgs, output: &Output)
     let mut diagnostics = std::mem::take(&mut project.diagnostics);
     diagnostics.extend(project.flowgroups.iter().filter_map(check_names));
     let around = crate::around::plan(&root, &generate_args, &mut project, &mut diagnostics);
+    // A hook's settings that generate refuses stop it before it writes: the same here.
+    let options = crate::cli::hook_options(&root, &project, &args.env, output);
+    let (_, hook_problems) =
+        lhp_orchestrator::hooks::configure_hooks(&project, &root, &crate::cli::env_var, &options);
+    diagnostics.extend(hook_problems);
     let errors = diagnostics
         .iter()
         .filter(|d| d.severity == Severity::Error)
@@ -158,6 +163,7 @@ pub(crate) fn run(natives: &[Arc<dyn Plugin>], args: &DiffArgs, output: &Output)
         &Reuse::none(&env_dir),
     );
     host.shutdown();
+    let before = diagnostics.len();
     diagnostics.extend(generated.diagnostics.iter().cloned());
     let scope: Option<Vec<String>> = args.pipeline.as_ref().map(|p| vec![p.clone()]);
     let mut changes = Vec::new();
@@ -187,19 +193,25 @@ pub(crate) fn run(natives: &[Arc<dyn Plugin>], args: &DiffArgs, output: &Output)
             after: None,
         });
     }
-    // A bundle resource is written for each pipeline with code in the output after the run.
+    // A bundle resource is written for each pipeline whose directory is in the output
+    // after the run: one generate writes into, or one it leaves alone (another pipeline's,
+    // under --pipeline; or the selected one's, which is never removed itself), or one that
+    // still holds a file after the stale ones are removed.
     let removed: BTreeSet<PathBuf> = planned.removed.iter().map(|p| env_dir.join(p)).collect();
     let produced: BTreeSet<String> = generated
         .files
         .keys()
-        .chain(&generated.kept)
+        .chain(generated.kept.iter().filter(|p| env_dir.join(p).is_file()))
         .filter_map(|p| p.components().next())
         .map(|c| c.as_os_str().to_string_lossy().into_owned())
         .collect();
     let has_code = |pipeline: &str| {
-        produced.contains(pipeline) || keeps_a_file(&env_dir.join(pipeline), &removed)
+        let dir = env_dir.join(pipeline);
+        produced.contains(pipeline)
+            || (args.pipeline.is_some() && dir.is_dir())
+            || keeps_a_file(&dir, &removed)
     };
-    let before = diagnostics.len();
+    let around_start = diagnostics.len();
     match crate::around::write(
         &root,
         &args.env,
@@ -238,13 +250,22 @@ pub(crate) fn run(natives: &[Arc<dyn Plugin>], args: &DiffArgs, output: &Output)
             format!("cannot plan the files around the code: {error}"),
         )),
     }
-    for diagnostic in generated.diagnostics.iter().chain(&diagnostics[before..]) {
+    for diagnostic in &diagnostics {
         output.diagnostic(diagnostic, &project.sources);
     }
-    let trouble = generated.failed > 0
-        || diagnostics[before..]
-            .iter()
-            .any(|d| d.severity == Severity::Error);
+    let plugin_errors = host
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .count();
+    let generation_errors = diagnostics[before..around_start]
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .count();
+    let around_errors = diagnostics[around_start..]
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .count();
 
     let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let shown = |path: &Path| {
@@ -270,12 +291,27 @@ pub(crate) fn run(natives: &[Arc<dyn Plugin>], args: &DiffArgs, output: &Output)
     emit(&text);
     let count = |kind: Kind| changes.iter().filter(|c| c.kind() == kind).count();
     let (new, changed, removed) = (count(Kind::New), count(Kind::Changed), count(Kind::Removed));
-    if trouble {
+    if generated.failed > 0 || generation_errors > 0 || around_errors > 0 || plugin_errors > 0 {
+        let mut why = Vec::new();
+        if generated.failed > 0 || generation_errors > 0 {
+            why.push(format!(
+                "{} flowgroup(s) failed to generate",
+                generated.failed
+            ));
+        }
+        if around_errors > 0 {
+            why.push(format!(
+                "{around_errors} error(s) in the files around the code"
+            ));
+        }
+        if plugin_errors > 0 {
+            why.push(format!("{plugin_errors} plugin error(s)"));
+        }
         output.error(
             "LHP-GEN-001",
             &format!(
-                "the diff is incomplete: {} flowgroup(s) failed to generate; what generate would do with their files is not shown",
-                generated.failed
+                "generate would fail ({}): the diff shows only what it would still write",
+                why.join(", ")
             ),
         );
         return ExitCode::from(TROUBLE);

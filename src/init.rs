@@ -71,20 +71,7 @@ pub(crate) fn run(args: &InitArgs, output: &Output) -> ExitCode {
     for tree in trees {
         collect(tree, &mut files);
     }
-    // Written beside the target, then renamed into place: a failure leaves nothing behind.
-    let parent = match target.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let staging = parent.join(format!(".lhp-init-{}-{}", args.name, std::process::id()));
-    let written = write_tree(&staging, &files, &args.name).and_then(|()| {
-        if empty_dir {
-            std::fs::remove_dir(&target)?;
-        }
-        std::fs::rename(&staging, &target)
-    });
-    if let Err(error) = written {
-        let _ = std::fs::remove_dir_all(&staging);
+    if let Err(error) = create(&target, empty_dir, &files, &args.name) {
         output.error(
             "LHP-IO-002",
             &format!("cannot create {}: {error}", target.display()),
@@ -110,6 +97,53 @@ pub(crate) fn run(args: &InitArgs, output: &Output) -> ExitCode {
         target.display(),
     ));
     ExitCode::SUCCESS
+}
+
+/// Writes the project to `target` so that a failure leaves nothing behind: into an empty
+/// directory directly (emptied again on failure), or else beside the target and renamed
+/// into place (the directories made for it removed on failure).
+fn create(
+    target: &Path,
+    empty_dir: bool,
+    files: &[(&Path, &[u8])],
+    name: &str,
+) -> std::io::Result<()> {
+    if empty_dir {
+        let written = write_tree(target, files, name);
+        if written.is_err() {
+            if let Ok(entries) = std::fs::read_dir(target) {
+                for entry in entries.flatten() {
+                    let path = entry.path();
+                    let _ = if path.is_dir() {
+                        std::fs::remove_dir_all(&path)
+                    } else {
+                        std::fs::remove_file(&path)
+                    };
+                }
+            }
+        }
+        return written;
+    }
+    let parent = match target.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    // The outermost directory this creates, to remove on failure.
+    let first_missing = parent
+        .ancestors()
+        .take_while(|dir| !dir.as_os_str().is_empty() && !dir.exists())
+        .last()
+        .map(Path::to_path_buf);
+    let staging = parent.join(format!(".lhp-init-{name}-{}", std::process::id()));
+    let written =
+        write_tree(&staging, files, name).and_then(|()| std::fs::rename(&staging, target));
+    if written.is_err() {
+        let _ = std::fs::remove_dir_all(&staging);
+        if let Some(dir) = first_missing {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+    written
 }
 
 /// Why `name` cannot name a project, if it cannot.

@@ -430,47 +430,93 @@ fn header(names: &[&str]) -> Vec<String> {
     names.iter().map(|n| (*n).to_owned()).collect()
 }
 
-/// Token names whose values are shown masked: credentials kept in substitutions.
-const SECRET_WORDS: [&str; 10] = [
+/// Words in a token's name (or a key inside a structured token) that mark its value as a
+/// credential, shown masked.
+const SECRET_WORDS: [&str; 12] = [
     "password",
     "passwd",
+    "pwd",
     "secret",
     "token",
-    "api_key",
-    "apikey",
-    "private_key",
     "credential",
-    "access_key",
     "webhook",
+    "auth",
+    "sas",
+    "private",
+    "cert",
+    "signature",
 ];
 
 /// What a masked value is shown as.
 const MASK: &str = "********";
 
-/// Whether a token (or a key inside a structured token) names a credential.
+/// Whether a token (or a key inside a structured token) names a credential: one of
+/// [`SECRET_WORDS`], or a name ending in `key` (`api_key`, `account_key`, `apikey`).
 fn looks_secret(name: &str) -> bool {
     let name = name.to_ascii_lowercase();
-    SECRET_WORDS.iter().any(|word| name.contains(word))
+    SECRET_WORDS.iter().any(|word| name.contains(word)) || name.ends_with("key")
 }
 
-/// `value` with the values under secret-looking keys masked, at any depth.
-fn masked(value: serde_json::Value) -> serde_json::Value {
-    match value {
-        serde_json::Value::Object(map) => serde_json::Value::Object(
-            map.into_iter()
-                .map(|(key, value)| {
-                    let value = if looks_secret(&key) {
-                        MASK.into()
-                    } else {
-                        masked(value)
-                    };
-                    (key, value)
-                })
-                .collect(),
-        ),
-        serde_json::Value::Array(items) => items.into_iter().map(masked).collect(),
-        other => other,
+/// Hides credentials in shown values: the values of secret-looking tokens wherever they
+/// were copied into another token (tokens are expanded from tokens), and the password of
+/// a `scheme://user:password@host` URL.
+struct Masker {
+    /// The credential values, longest first (so that one inside another is hidden whole).
+    values: Vec<String>,
+}
+
+impl Masker {
+    fn text(&self, text: &str) -> String {
+        let mut shown = text.to_owned();
+        for value in &self.values {
+            shown = shown.replace(value.as_str(), MASK);
+        }
+        mask_url_password(&shown)
     }
+
+    /// `value` with secret-looking keys masked, and every string through [`Self::text`].
+    fn json(&self, value: serde_json::Value) -> serde_json::Value {
+        match value {
+            serde_json::Value::Object(map) => serde_json::Value::Object(
+                map.into_iter()
+                    .map(|(key, value)| {
+                        let value = if looks_secret(&key) {
+                            MASK.into()
+                        } else {
+                            self.json(value)
+                        };
+                        (key, value)
+                    })
+                    .collect(),
+            ),
+            serde_json::Value::Array(items) => items.into_iter().map(|v| self.json(v)).collect(),
+            serde_json::Value::String(text) => self.text(&text).into(),
+            other => other,
+        }
+    }
+}
+
+/// `text` with the password of each `scheme://user:password@` masked.
+fn mask_url_password(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("://") {
+        let (before, after) = rest.split_at(at + 3);
+        out.push_str(before);
+        let authority_end = after.find(['/', '?', '#', ' ']).unwrap_or(after.len());
+        let authority = &after[..authority_end];
+        match (authority.rfind('@'), authority.find(':')) {
+            (Some(at_sign), Some(colon)) if colon < at_sign => {
+                out.push_str(&authority[..=colon]);
+                out.push_str(MASK);
+                out.push_str(&authority[at_sign..]);
+            }
+            _ => out.push_str(authority),
+        }
+        rest = &after[authority_end..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Runs `lhp substitutions`.
@@ -489,16 +535,32 @@ pub(crate) fn substitutions(
     let resolved = &project.substitutions;
     let file = format!("substitutions/{}.yaml", args.env);
     let file_exists = root.join(&file).is_file();
+    // The values of secret-looking text tokens, also hidden where other tokens copied them.
+    let mut values: Vec<String> = resolved
+        .tokens()
+        .filter(|(name, _)| looks_secret(name))
+        .filter_map(|(_, value)| match value {
+            // Shorter values would mask common text everywhere; the token itself is masked.
+            TokenValue::Text(text) if text.chars().count() >= 4 => Some(text.clone()),
+            _ => None,
+        })
+        .collect();
+    values.sort_by_key(|v| std::cmp::Reverse(v.len()));
+    let masker = Masker { values };
     let tokens: Vec<(String, serde_json::Value, bool)> = resolved
         .tokens()
         .map(|(name, value)| {
-            let secret = looks_secret(name);
-            let shown = match value {
-                _ if secret => MASK.into(),
-                TokenValue::Text(text) => text.clone().into(),
-                TokenValue::Structured(value) => masked(value.to_json()),
+            let raw = match value {
+                TokenValue::Text(text) => serde_json::Value::from(text.clone()),
+                TokenValue::Structured(value) => value.to_json(),
             };
-            (name.to_owned(), shown, secret)
+            let shown = if looks_secret(name) {
+                MASK.into()
+            } else {
+                masker.json(raw.clone())
+            };
+            let masked = shown != raw;
+            (name.to_owned(), shown, masked)
         })
         .collect();
     // Each secret once, where it is first named, with how often.

@@ -32,7 +32,7 @@ fn init(args: &[&str]) -> (tempfile::TempDir, PathBuf) {
     (dir, project)
 }
 
-/// Every file under `dir`, relative to it, with its content.
+/// Every file under `dir`, relative to it, with its content; directories too (empty).
 fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     let mut files = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
@@ -43,6 +43,7 @@ fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
         {
             let path = entry.path();
             if path.is_dir() {
+                files.push((path.strip_prefix(dir).unwrap_or(&path).join(""), Vec::new()));
                 stack.push(path);
             } else {
                 let content = std::fs::read(&path).expect("a readable file");
@@ -71,7 +72,7 @@ fn python_files(dir: &Path) -> Vec<PathBuf> {
     snapshot(dir)
         .into_iter()
         .map(|(p, _)| dir.join(p))
-        .filter(|p| p.extension().is_some_and(|e| e == "py"))
+        .filter(|p| p.is_file() && p.extension().is_some_and(|e| e == "py"))
         .collect()
 }
 
@@ -156,6 +157,12 @@ fn init_refuses_a_used_directory_and_a_bad_name_and_writes_nothing() {
     let out = lhp_in(dir.path(), &["init", "lake", "--dir", "empty"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(dir.path().join("empty/lhp.yaml").is_file());
+    // And the current directory, when it is empty.
+    let here = dir.path().join("here");
+    std::fs::create_dir(&here).expect("a directory");
+    let out = lhp_in(&here, &["init", "lake", "--dir", "."]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(here.join("lhp.yaml").is_file());
     assert!(
         stdout(&out).contains("lhp generate --env dev"),
         "{}",
@@ -239,11 +246,13 @@ fn diff_shows_what_generate_would_change_and_writes_nothing() {
     // What generate then does is what the diff said.
     let out = lhp_in(&project, &["generate"]);
     let said = stderr(&out);
-    assert!(said.contains("bronze/orders.py"), "{said}");
-    assert!(
-        said.contains("removed") && said.contains("bronze/customers.py"),
-        "{said}"
-    );
+    let generated = project
+        .canonicalize()
+        .expect("the project")
+        .join("generated/dev/bronze");
+    let wrote = format!("wrote {}\n", generated.join("orders.py").display());
+    let removed = format!("removed {}\n", generated.join("customers.py").display());
+    assert!(said.contains(&wrote) && said.contains(&removed), "{said}");
     assert!(
         said.contains("1 file(s) written, 0 unchanged, 1 removed"),
         "{said}"
@@ -258,8 +267,10 @@ fn diff_covers_the_bundle_resources_and_scopes_to_a_pipeline() {
     assert_eq!(out.status.code(), Some(2), "a bundle needs -pc");
     assert!(stderr(&out).contains("LHP-CFG-023"), "{}", stderr(&out));
     let pc = ["-pc", "config/pipeline_config.yaml"];
+    let before = snapshot(&project);
     let (lines, code) = name_only(&project, &pc);
     assert_eq!(code, Some(1));
+    assert_eq!(snapshot(&project), before, "diff wrote something");
     assert_eq!(lines.len(), 15, "{lines:?}");
     assert!(lines.contains(&"+ resources/lhp/roastery_gold.pipeline.yml".to_owned()));
     let (lines, _) = name_only(&project, &["--no-bundle"]);
@@ -293,6 +304,57 @@ fn diff_covers_the_bundle_resources_and_scopes_to_a_pipeline() {
             Some(1)
         )
     );
+}
+
+#[test]
+fn diff_covers_monitoring_files_and_writes_none_of_them() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/pedal");
+    let project = dir.path().join("pedal");
+    let out = Command::new("cp")
+        .arg("-a")
+        .arg(&example)
+        .arg(&project)
+        .output()
+        .expect("cp");
+    assert!(out.status.success());
+    for gone in ["generated", "monitoring", "resources/lhp", ".lhp"] {
+        let _ = std::fs::remove_dir_all(project.join(gone));
+    }
+    let _ = std::fs::remove_file(project.join("resources/pedal_monitoring.job.yml"));
+    let before = snapshot(&project);
+    let pc = ["-pc", "config/pipeline_config.yaml"];
+    let (lines, code) = name_only(&project, &pc);
+    assert_eq!(code, Some(1));
+    assert_eq!(snapshot(&project), before, "diff wrote something");
+    for expected in [
+        "+ monitoring/dev/union_event_logs.py",
+        "+ resources/pedal_monitoring.job.yml",
+        "+ resources/lhp/pedal_monitoring.pipeline.yml",
+        "+ generated/dev/pedal_monitoring/monitoring.py",
+    ] {
+        assert!(
+            lines.contains(&expected.to_owned()),
+            "{expected}: {lines:?}"
+        );
+    }
+    let out = lhp_in(&project, &["generate", "-q", "--no-hooks", pc[0], pc[1]]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // Every file the diff named was written, and nothing else outside .lhp/.
+    let after = snapshot(&project);
+    let new_files: Vec<String> = after
+        .iter()
+        .filter(|(path, _)| !before.iter().any(|(old, _)| old == path))
+        .filter(|(path, _)| project.join(path).is_file() && !path.starts_with(".lhp"))
+        .map(|(path, _)| format!("+ {}", path.display()))
+        .collect();
+    let mut expected = lines.clone();
+    expected.sort();
+    assert_eq!(new_files.len(), expected.len(), "{new_files:?}");
+    for line in &new_files {
+        assert!(expected.contains(line), "{line}: {expected:?}");
+    }
+    assert_eq!(name_only(&project, &pc), (Vec::new(), Some(0)));
 }
 
 /// A project of two pipelines whose flowgroups read each other's tables.
@@ -347,7 +409,7 @@ fn dag_names_edges_across_pipelines_and_the_cycles() {
         "{text}"
     );
     let err = stderr(&out);
-    assert!(err.contains("error[LHP-DEP-001]: flowgroups read each other's tables in a circle: alpha/one -> beta/two -> alpha/one"), "{err}");
+    assert!(err.contains("error[LHP-DEP-001]: tables are computed from each other in a circle: main.s.one -> main.s.two -> main.s.one"), "{err}");
     assert!(err.contains("warning[LHP-DEP-002]: pipelines read each other's tables in a circle: alpha -> beta -> alpha"), "{err}");
 
     let out = lhp_in(dir.path(), &["dag", "--format", "json"]);
@@ -356,11 +418,48 @@ fn dag_names_edges_across_pipelines_and_the_cycles() {
         graph["cycles"]["flowgroups"],
         serde_json::json!([["alpha/one", "beta/two", "alpha/one"]])
     );
+    assert_eq!(
+        graph["cycles"]["tables"],
+        serde_json::json!([["main.s.one", "main.s.two", "main.s.one"]])
+    );
     let edges = graph["edges"]["flowgroups"].as_array().expect("edges");
     assert_eq!(edges.len(), 4, "{edges:?}");
     assert!(edges.contains(
         &serde_json::json!({"from": "alpha/one", "to": "beta/report", "tables": ["main.s.one"]})
     ));
+}
+
+#[test]
+fn dag_accepts_flowgroups_of_one_pipeline_that_depend_on_each_other_without_a_table_cycle() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let root = dir.path();
+    std::fs::write(root.join("lhp.yaml"), "name: braid\n").expect("lhp.yaml");
+    std::fs::create_dir_all(root.join("pipelines/g")).expect("dir");
+    // a: u -> t1.  b: t0 -> u, and t1 -> t2.  Flowgroups a and b feed each other; tables do not.
+    std::fs::write(
+        root.join("pipelines/g/a.yaml"),
+        "pipeline: g\nflowgroup: a\nactions:\n\
+         - {name: l, type: load, source: {type: delta, catalog: m, schema: s, table: u}, target: v_u}\n\
+         - {name: w, type: write, source: v_u, write_target: {type: streaming_table, catalog: m, schema: s, table: t1}}\n",
+    )
+    .expect("a");
+    std::fs::write(
+        root.join("pipelines/g/b.yaml"),
+        "pipeline: g\nflowgroup: b\nactions:\n\
+         - {name: l0, type: load, source: {type: delta, catalog: m, schema: s, table: t0}, target: v_t0}\n\
+         - {name: wu, type: write, source: v_t0, write_target: {type: streaming_table, catalog: m, schema: s, table: u}}\n\
+         - {name: l1, type: load, source: {type: delta, catalog: m, schema: s, table: t1}, target: v_t1}\n\
+         - {name: w2, type: write, source: v_t1, write_target: {type: streaming_table, catalog: m, schema: s, table: t2}}\n",
+    )
+    .expect("b");
+    let out = lhp_in(root, &["dag"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.ends_with("cycles:\n  flowgroups: g/a -> g/b -> g/a\n"),
+        "{text}"
+    );
+    assert!(!stderr(&out).contains("LHP-DEP"), "{}", stderr(&out));
 }
 
 #[test]
@@ -424,7 +523,10 @@ fn substitutions_resolves_tokens_masks_credentials_and_lists_secrets() {
     std::fs::create_dir_all(root.join("substitutions")).expect("dir");
     std::fs::write(
         root.join("substitutions/dev.yaml"),
-        "dev:\n  catalog: main\n  schema: ${catalog}_raw\n  api_token: abc123\n  db: {host: h1, password: hunter2}\nsecrets:\n  default_scope: kv\n",
+        "dev:\n  catalog: main\n  schema: ${catalog}_raw\n  api_token: abc123\n  db: {host: h1, password: hunter2}\n  \
+         db_password: s3cr3t-pw\n  jdbc_url: \"jdbc:pg://h/db?password=${db_password}\"\n  \
+         broker: \"https://ops:opensesame@broker.example:443/x\"\n  storage_account_key: k3y-value\n\
+         secrets:\n  default_scope: kv\n",
     )
     .expect("dev.yaml");
     std::fs::create_dir_all(root.join("pipelines/p")).expect("dir");
@@ -442,13 +544,20 @@ fn substitutions_resolves_tokens_masks_credentials_and_lists_secrets() {
         text.starts_with("tokens of env `dev` (substitutions/dev.yaml):\n"),
         "{text}"
     );
-    assert!(text.contains("  schema         main_raw\n"), "{text}");
-    assert!(text.contains("  api_token      ********\n"), "{text}");
-    assert!(text.contains("\"password\":\"********\""), "{text}");
+    assert!(text.contains("  schema               main_raw\n"), "{text}");
+    assert!(text.contains("  api_token            ********\n"), "{text}");
     assert!(
-        !text.contains("abc123") && !text.contains("hunter2"),
+        text.contains("  jdbc_url             jdbc:pg://h/db?password=********\n"),
         "{text}"
     );
+    assert!(
+        text.contains("  broker               https://ops:********@broker.example:443/x\n"),
+        "{text}"
+    );
+    assert!(text.contains("\"password\":\"********\""), "{text}");
+    for secret in ["abc123", "hunter2", "s3cr3t-pw", "opensesame", "k3y-value"] {
+        assert!(!text.contains(secret), "{secret}: {text}");
+    }
     assert!(text.contains("default secret scope: kv\n"), "{text}");
     assert!(
         text.contains("  kv/db_pass  1 use(s), first at pipelines/p/f.yaml:"),
@@ -466,6 +575,10 @@ fn substitutions_resolves_tokens_masks_credentials_and_lists_secrets() {
         .expect("api_token");
     assert_eq!(token["masked"], true);
     assert_eq!(token["value"], "********");
+    let json = stdout(&out);
+    for secret in ["abc123", "hunter2", "s3cr3t-pw", "opensesame", "k3y-value"] {
+        assert!(!json.contains(secret), "{secret}: {json}");
+    }
     assert_eq!(document["secrets"][0]["key"], "db_pass");
 
     // An environment without a file: only the built-in tokens, and the project's errors.
@@ -557,7 +670,8 @@ fn completions_are_scripts_for_bash_zsh_and_fish() {
     }
     if let Ok(status) = Command::new("bash").arg("--version").output() {
         assert!(status.status.success());
-        let script = here.join("target/lhp-completion-test.bash");
+        let scratch = tempfile::tempdir().expect("a temporary directory");
+        let script = scratch.path().join("lhp.bash");
         std::fs::write(&script, &bash).expect("write");
         let out = Command::new("bash")
             .arg("-n")
@@ -693,12 +807,19 @@ fn the_project_env_output_and_test_flags_reach_diff_dag_and_list() {
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(stdout(&out).contains("bronze_layer"), "{}", stdout(&out));
+    // An environment without substitutions: the project does not read, and list says so.
+    let out = lhp_in(
+        elsewhere,
+        &["list", "presets", "--env", "qa", "--project", &project_arg],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("error[LHP-CFG-0"), "{}", stderr(&out));
     let out = lhp_in(
         elsewhere,
         &["substitutions", "--env", "prod", "--project", &project_arg],
     );
     assert!(
-        stdout(&out).contains("tokens of env `prod` (substitutions/prod.yaml):"),
+        stdout(&out).contains("  catalog        roastery\n"),
         "{}",
         stdout(&out)
     );

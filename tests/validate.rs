@@ -160,6 +160,21 @@ fn side_files_that_exist_pass() {
 }
 
 #[test]
+fn a_sql_file_that_inline_sql_overrides_is_not_checked_for_tokens() {
+    // The generators take inline `sql` over `sql_path`: the file is never read.
+    let flowgroup = b"pipeline: p\nflowgroup: x\nactions:\n  - {name: l, type: load, source: {type: sql, sql: SELECT 1, sql_path: sql/old.sql}, target: v}\n  - {name: w, type: write, source: v, write_target: {type: streaming_table, catalog: c, schema: s, table: t}}\n";
+    let project = Project::new(
+        "inline_over_file",
+        &[
+            ("pipelines/bronze/x.yaml", flowgroup),
+            ("sql/old.sql", b"SELECT * FROM ${gone}.t"),
+        ],
+    );
+    let (code, stderr) = project.validate(&[]);
+    assert_eq!(code, 0, "{stderr}");
+}
+
+#[test]
 fn a_view_nothing_produces_is_a_note_not_an_error() {
     // The reference takes such a name for an external table, so it is only a warning here.
     let flowgroup = b"pipeline: p\nflowgroup: x\nactions:\n  - {name: l, type: load, source: {type: delta, catalog: c, schema: s, table: t}, target: v}\n  - {name: w, type: write, source: v_typo, write_target: {type: streaming_table, catalog: c, schema: s, table: t}}\n";

@@ -23,6 +23,8 @@ pub struct FlowgroupNode {
     pub reads: BTreeSet<String>,
     /// The tables it writes.
     pub writes: BTreeSet<String>,
+    /// Each table it writes, with the tables its data comes from (through its views).
+    pub feeds: BTreeMap<String, BTreeSet<String>>,
 }
 
 impl FlowgroupNode {
@@ -56,8 +58,12 @@ pub struct Graph {
     pub flowgroup_edges: Vec<Edge>,
     /// Pipeline to pipeline (edges within a pipeline left out).
     pub pipeline_edges: Vec<Edge>,
-    /// Cycles among flowgroups, each as ids from a flowgroup back to itself.
+    /// Cycles among flowgroups, each as ids from a flowgroup back to itself. Within one
+    /// pipeline they are harmless as long as the tables make no cycle.
     pub flowgroup_cycles: Vec<Vec<String>>,
+    /// Cycles among tables (a table computed, through others, from itself): no pipeline
+    /// can run them.
+    pub table_cycles: Vec<Vec<String>>,
     /// Cycles among pipelines: their flowgroups may be fine, but no order runs the
     /// pipelines one after another.
     pub pipeline_cycles: Vec<Vec<String>>,
@@ -89,12 +95,13 @@ pub fn build(root: &Path, project: &LoadedProject) -> Graph {
         .flowgroups
         .iter()
         .map(|f| {
-            let (reads, writes) = tables_of(&f.model.actions, root, &project.substitutions);
+            let (reads, writes, feeds) = tables_of(&f.model.actions, root, &project.substitutions);
             FlowgroupNode {
                 pipeline: f.pipeline().to_owned(),
                 name: f.name().to_owned(),
                 reads,
                 writes,
+                feeds,
             }
         })
         .collect();
@@ -114,6 +121,9 @@ pub fn build(root: &Path, project: &LoadedProject) -> Graph {
     for node in &mut flowgroups {
         if let Some(produced) = views.get(node.pipeline.as_str()) {
             node.reads.retain(|t| !produced.contains(t));
+            for sources in node.feeds.values_mut() {
+                sources.retain(|t| !produced.contains(t));
+            }
         }
     }
     let mut graph = Graph::default();
@@ -139,6 +149,9 @@ pub fn build(root: &Path, project: &LoadedProject) -> Graph {
     };
     for node in &mut flowgroups {
         node.reads = node.reads.iter().map(|r| resolve(r)).collect();
+        for sources in node.feeds.values_mut() {
+            *sources = sources.iter().map(|r| resolve(r)).collect();
+        }
     }
     for node in &flowgroups {
         for table in &node.reads {
@@ -189,6 +202,19 @@ pub fn build(root: &Path, project: &LoadedProject) -> Graph {
     graph.pipeline_edges = edges(pipeline_edges);
     let flowgroup_ids: Vec<String> = flowgroups.iter().map(FlowgroupNode::id).collect();
     graph.flowgroup_cycles = cycles(&flowgroup_ids, &graph.flowgroup_edges);
+    let mut table_edges: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
+    for node in &flowgroups {
+        for (table, sources) in &node.feeds {
+            for source in sources {
+                table_edges
+                    .entry((source.clone(), table.clone()))
+                    .or_default()
+                    .insert(node.id());
+            }
+        }
+    }
+    let table_names: Vec<String> = graph.tables.keys().cloned().collect();
+    graph.table_cycles = cycles(&table_names, &edges(table_edges));
     let pipeline_names: Vec<String> = graph.pipelines.keys().cloned().collect();
     graph.pipeline_cycles = cycles(&pipeline_names, &graph.pipeline_edges);
     graph.pipeline_order = order(&pipeline_names, &graph.pipeline_edges);
@@ -200,38 +226,78 @@ fn graph_has(written: &[String], name: &str) -> bool {
     written.binary_search_by(|w| w.as_str().cmp(name)).is_ok()
 }
 
-/// The tables a flowgroup's actions read and write.
+/// The tables a flowgroup's actions read and write, and for each table written, the
+/// tables (or the views of other flowgroups) its data comes from.
+#[allow(clippy::type_complexity)]
 fn tables_of(
     actions: &[Action],
     root: &Path,
     substitutions: &Substitutions,
-) -> (BTreeSet<String>, BTreeSet<String>) {
-    let mut reads = BTreeSet::new();
-    let mut writes = BTreeSet::new();
-    let own: BTreeSet<String> = actions
+) -> (
+    BTreeSet<String>,
+    BTreeSet<String>,
+    BTreeMap<String, BTreeSet<String>>,
+) {
+    // What each action reads: view and table names.
+    let inputs: Vec<BTreeSet<String>> = actions
         .iter()
-        .filter_map(|a| a.target.as_ref().map(|t| t.value.to_lowercase()))
+        .map(|action| {
+            let mut names = BTreeSet::new();
+            // Of the loads, only delta reads a table by its source; the others read files,
+            // streams or other databases (and a SQL load's tables are in its SQL).
+            let reads_tables =
+                action.kind != ActionKind::Load || action.subtype_str() == Some("delta");
+            for read in action.reads().into_iter().filter(|_| reads_tables) {
+                let read = strip_live(&read.to_lowercase());
+                // Paths (cloudfiles, files) are not tables.
+                if !read.contains('/') && !read.is_empty() {
+                    names.insert(read);
+                }
+            }
+            for sql in sql_texts(action, root, substitutions) {
+                names.extend(sql_tables(&sql));
+            }
+            names
+        })
         .collect();
-    for action in actions {
-        if let Some(table) = written_table(action) {
-            writes.insert(table.to_lowercase());
-        }
-        // Of the loads, only delta reads a table by its source; the others read files,
-        // streams or other databases (and a SQL load's tables are in its SQL).
-        let reads_tables = action.kind != ActionKind::Load || action.subtype_str() == Some("delta");
-        for read in action.reads().into_iter().filter(|_| reads_tables) {
-            let read = strip_live(&read.to_lowercase());
-            // Paths (cloudfiles, files) are not tables.
-            if !read.contains('/') && !read.is_empty() {
-                reads.insert(read);
+    let producer: BTreeMap<String, usize> = actions
+        .iter()
+        .enumerate()
+        .filter_map(|(i, a)| Some((a.target.as_ref()?.value.to_lowercase(), i)))
+        .collect();
+    // The tables behind an action: its inputs, through the views of this flowgroup.
+    let upstream = |start: usize| -> BTreeSet<String> {
+        let mut found = BTreeSet::new();
+        let mut seen = BTreeSet::from([start]);
+        let mut stack = vec![start];
+        while let Some(at) = stack.pop() {
+            for name in &inputs[at] {
+                match producer.get(name) {
+                    Some(&by) if seen.insert(by) => stack.push(by),
+                    Some(_) => {}
+                    None => {
+                        found.insert(name.clone());
+                    }
+                }
             }
         }
-        for sql in sql_texts(action, root, substitutions) {
-            reads.extend(sql_tables(&sql));
+        found
+    };
+    let mut writes = BTreeSet::new();
+    let mut feeds: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (i, action) in actions.iter().enumerate() {
+        if let Some(table) = written_table(action) {
+            let table = table.to_lowercase();
+            writes.insert(table.clone());
+            feeds.entry(table).or_default().extend(upstream(i));
         }
     }
-    reads.retain(|r| !own.contains(r));
-    (reads, writes)
+    let reads: BTreeSet<String> = inputs
+        .into_iter()
+        .flatten()
+        .filter(|name| !producer.contains_key(name))
+        .collect();
+    (reads, writes, feeds)
 }
 
 /// The full name of the table a write declares (streaming tables and materialized views).
@@ -423,16 +489,52 @@ pub fn sql_tables(sql: &str) -> BTreeSet<String> {
         Some(Token::Word(w)) => Some(w.as_str()),
         _ => None,
     };
-    // `WITH name AS (` and `, name AS (`: names of the query's own.
+    // `WITH name AS (`, `, name AS (`, and the same with a column list `name (a, b) AS (`:
+    // names of the query's own.
     let mut ctes = BTreeSet::new();
     for i in 0..tokens.len() {
-        if word(i + 1) == Some("as") && tokens.get(i + 2) == Some(&Token::Open) {
+        let Some(name) = word(i) else { continue };
+        let mut after = i + 1;
+        if tokens.get(after) == Some(&Token::Open) {
+            let mut depth = 0usize;
+            while let Some(token) = tokens.get(after) {
+                match token {
+                    Token::Open => depth += 1,
+                    Token::Close => depth = depth.saturating_sub(1),
+                    _ => {}
+                }
+                after += 1;
+                if depth == 0 {
+                    break;
+                }
+            }
+        }
+        if word(after) == Some("as") && tokens.get(after + 1) == Some(&Token::Open) {
             let before = if i == 0 { None } else { tokens.get(i - 1) };
             let starts = matches!(before, Some(Token::Comma))
                 || matches!(before, Some(Token::Word(w)) if w == "with" || w == "recursive");
-            if let (true, Some(name)) = (starts, word(i)) {
+            if starts {
                 ctes.insert(name.to_owned());
             }
+        }
+    }
+    // Whether a SELECT came before each token within its parentheses: a FROM outside a
+    // SELECT's clauses belongs to a function (`EXTRACT(YEAR FROM ts)`, `TRIM(x FROM y)`).
+    let mut in_select = Vec::with_capacity(tokens.len());
+    let mut levels = vec![false];
+    for token in &tokens {
+        in_select.push(levels.last().copied().unwrap_or(false));
+        match token {
+            Token::Open => levels.push(false),
+            Token::Close if levels.len() > 1 => {
+                levels.pop();
+            }
+            Token::Word(w) if w == "select" => {
+                if let Some(level) = levels.last_mut() {
+                    *level = true;
+                }
+            }
+            _ => {}
         }
     }
     let mut tables = BTreeSet::new();
@@ -448,7 +550,12 @@ pub fn sql_tables(sql: &str) -> BTreeSet<String> {
     };
     let mut i = 0;
     while i < tokens.len() {
-        let is_from = matches!(word(i), Some("from" | "join"));
+        let is_from = match word(i) {
+            Some("join") => true,
+            // `IS [NOT] DISTINCT FROM` compares; it reads nothing.
+            Some("from") => in_select[i] && !(i > 0 && word(i - 1) == Some("distinct")),
+            _ => false,
+        };
         i += 1;
         if !is_from {
             continue;
@@ -684,6 +791,15 @@ mod tests {
                    /* JOIN hidden.t */ \
                    CROSS JOIN read_files('/Volumes/x') f";
         assert_eq!(sql_tables(sql), set(&["s.orders", "s.items"]));
+    }
+
+    #[test]
+    fn sql_tables_leave_out_functions_that_say_from_and_ctes_with_columns() {
+        let sql = "WITH recent (id, ts) AS (SELECT id, ts FROM s.orders) \
+                   SELECT EXTRACT(YEAR FROM ts) AS y, TRIM(BOTH ' ' FROM name), \
+                   SUBSTRING(code FROM 2), a IS DISTINCT FROM b \
+                   FROM recent JOIN s.names USING (id)";
+        assert_eq!(sql_tables(sql), set(&["s.orders", "s.names"]));
     }
 
     #[test]

@@ -512,12 +512,18 @@ fn check_side_files(
                         .at(value.span)
                         .hint("paths are relative to the project root (where lhp.yaml is)"),
                     );
-                } else if key == "sql_path" {
+                } else if key == "sql_path" && !has_inline_sql(place) {
                     check_sql_tokens(root, path, value.span, substitutions, problems);
                 }
             }
         }
     }
+}
+
+/// Whether `place` has inline `sql` (even empty), which the generators take over a
+/// `sql_path` file.
+fn has_inline_sql(place: &lhp_plugin::Map) -> bool {
+    place.get("sql").and_then(Value::as_str).is_some()
 }
 
 /// A `sql_path` file's tokens must all be defined: the generator substitutes the file and
