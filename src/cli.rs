@@ -126,7 +126,7 @@ enum Command {
     /// Exit status: 0, or 1 when the project has errors (the tokens are still shown).
     ///
     /// Example: lhp substitutions --env prod
-    Substitutions(crate::listing::SubstitutionsArgs),
+    Substitutions(crate::listing::ReadArgs),
     /// Print a completion script for a shell on stdout.
     ///
     /// Example: lhp completions bash > ~/.local/share/bash-completion/completions/lhp
@@ -322,6 +322,16 @@ pub(crate) fn project_root(project: Option<&PathBuf>) -> Option<PathBuf> {
         );
     }
     root
+}
+
+/// The output directory: `--output` (relative to the current directory), or `generated`
+/// in the project.
+pub(crate) fn output_dir(root: &Path, output: Option<&PathBuf>) -> PathBuf {
+    match output {
+        Some(dir) if dir.is_absolute() => dir.clone(),
+        Some(dir) => std::env::current_dir().unwrap_or_default().join(dir),
+        None => root.join("generated"),
+    }
 }
 
 /// The environment variables read so far, with a hash of each value (`None`: unset), for

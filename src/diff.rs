@@ -104,12 +104,7 @@ pub(crate) fn run(natives: &[Arc<dyn Plugin>], args: &DiffArgs, output: &Output)
     };
     let root = root.canonicalize().unwrap_or(root);
     let generate_args = args.as_generate();
-    let out_dir = match &args.output {
-        Some(dir) if dir.is_absolute() => dir.clone(),
-        Some(dir) => std::env::current_dir().unwrap_or_default().join(dir),
-        None => root.join("generated"),
-    };
-    let env_dir = out_dir.join(&args.env);
+    let env_dir = crate::cli::output_dir(&root, args.output.as_ref()).join(&args.env);
     let mut host = crate::cli::plugins(&root, natives);
     let mut project = crate::cli::load(
         &root,
@@ -179,20 +174,12 @@ pub(crate) fn run(natives: &[Arc<dyn Plugin>], args: &DiffArgs, output: &Output)
             return ExitCode::from(TROUBLE);
         }
     };
-    for path in &planned.written {
-        changes.push(Change {
-            path: env_dir.join(path),
-            before: read(&env_dir.join(path)),
-            after: generated.files.get(path).cloned(),
-        });
-    }
-    for path in &planned.removed {
-        changes.push(Change {
-            path: env_dir.join(path),
-            before: read(&env_dir.join(path)),
-            after: None,
-        });
-    }
+    changes.extend(changes_in(
+        &env_dir,
+        &planned.written,
+        &planned.removed,
+        |path| generated.files.get(path).cloned(),
+    ));
     // A bundle resource is written for each pipeline whose directory is in the output
     // after the run: one generate writes into, or one it leaves alone (another pipeline's,
     // under --pipeline; or the selected one's, which is never removed itself), or one that
@@ -221,20 +208,9 @@ pub(crate) fn run(natives: &[Arc<dyn Plugin>], args: &DiffArgs, output: &Output)
         &mut diagnostics,
     ) {
         Ok(done) => {
-            for path in &done.written {
-                changes.push(Change {
-                    path: root.join(path),
-                    before: read(&root.join(path)),
-                    after: done.texts.get(path).cloned(),
-                });
-            }
-            for path in &done.removed {
-                changes.push(Change {
-                    path: root.join(path),
-                    before: read(&root.join(path)),
-                    after: None,
-                });
-            }
+            changes.extend(changes_in(&root, &done.written, &done.removed, |path| {
+                done.texts.get(path).cloned()
+            }));
             for path in &done.kept {
                 output.warning(
                     "LHP-IO-004",
@@ -330,6 +306,26 @@ pub(crate) fn run(natives: &[Arc<dyn Plugin>], args: &DiffArgs, output: &Output)
         ));
         ExitCode::FAILURE
     }
+}
+
+/// The changes of files written and removed under `base` (paths relative to it), with
+/// the text each written one gets from `after`.
+fn changes_in(
+    base: &Path,
+    written: &[PathBuf],
+    removed: &[PathBuf],
+    after: impl Fn(&Path) -> Option<String>,
+) -> Vec<Change> {
+    let written = written.iter().map(|path| (path, after(path)));
+    let removed = removed.iter().map(|path| (path, None));
+    written
+        .chain(removed)
+        .map(|(path, after)| Change {
+            path: base.join(path),
+            before: read(&base.join(path)),
+            after,
+        })
+        .collect()
 }
 
 /// A file's text (lossily, for a file that is not UTF-8), or `None` when it cannot be read.

@@ -36,11 +36,7 @@ pub fn run(natives: &[Arc<dyn Plugin>], args: &GenerateArgs, output: &Output) ->
         output.error("LHP-CLI-001", "--jobs must be at least 1");
         return ExitCode::from(2);
     }
-    let out_dir = match &args.output {
-        Some(dir) if dir.is_absolute() => dir.clone(),
-        Some(dir) => std::env::current_dir().unwrap_or_default().join(dir),
-        None => root.join("generated"),
-    };
+    let out_dir = crate::cli::output_dir(&root, args.output.as_ref());
     let env_dir: PathBuf = out_dir.join(&args.env);
     let key = incremental::run_key(&root, args, &env_dir, natives);
     let skip = incremental::skipped(&root, &out_dir);

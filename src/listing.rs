@@ -23,48 +23,36 @@ pub(crate) enum ListCommand {
     /// The presets (`presets/*.yaml`): name, the preset it extends, the flowgroups using it.
     ///
     /// Example: lhp list presets
-    Presets(ListArgs),
+    Presets(ReadArgs),
     /// The templates (`templates/*.yaml`): name, parameters (`*` required), actions, uses.
     ///
     /// Example: lhp list templates --json
-    Templates(ListArgs),
+    Templates(ReadArgs),
     /// The blueprints (lhp.yaml's `blueprint_include`): name, parameters, flowgroups each
     /// instance makes.
     ///
     /// Example: lhp list blueprints
-    Blueprints(ListArgs),
+    Blueprints(ReadArgs),
     /// The plugins the project sees (as `lhp plugin list` shows them).
     ///
     /// Example: lhp list plugins
-    Plugins(ListArgs),
+    Plugins(ReadArgs),
     /// The hooks a run would have: lhp.yaml's `hooks:`, the defaults and plugin hooks, with
     /// their events, queue and whether they are on.
     ///
     /// Example: lhp list hooks --env prod
-    Hooks(ListArgs),
+    Hooks(ReadArgs),
 }
 
-/// The options every `lhp list` command takes.
+/// What `lhp list` and `lhp substitutions` take: which project, read for which
+/// environment, shown how.
 #[derive(Debug, Args)]
-pub(crate) struct ListArgs {
-    /// The environment the project is read for (uses are counted after its substitutions).
+pub(crate) struct ReadArgs {
+    /// The environment: selects `substitutions/<ENV>.yaml` (uses are counted after its
+    /// substitutions).
     #[arg(short, long, default_value = "dev")]
     env: String,
-    /// One JSON array on stdout instead of a table.
-    #[arg(long)]
-    json: bool,
-    /// The project directory, or any directory inside it (default: the current one).
-    #[arg(long, value_name = "DIR")]
-    project: Option<PathBuf>,
-}
-
-/// `lhp substitutions`.
-#[derive(Debug, Args)]
-pub(crate) struct SubstitutionsArgs {
-    /// The environment: selects `substitutions/<ENV>.yaml`.
-    #[arg(short, long, default_value = "dev")]
-    env: String,
-    /// One JSON object on stdout instead of text.
+    /// JSON on stdout instead of a table.
     #[arg(long)]
     json: bool,
     /// The project directory, or any directory inside it (default: the current one).
@@ -522,7 +510,7 @@ fn mask_url_password(text: &str) -> String {
 /// Runs `lhp substitutions`.
 pub(crate) fn substitutions(
     natives: &[Arc<dyn Plugin>],
-    args: &SubstitutionsArgs,
+    args: &ReadArgs,
     output: &Output,
 ) -> ExitCode {
     let Some(root) = project_root(args.project.as_ref()) else {
