@@ -154,7 +154,7 @@ fn text(graph: &Graph) -> String {
                     out.push_str(&format!("    reads  {table}  <- {}\n", writers.join(", ")));
                 }
             }
-            for table in &node.writes {
+            for table in node.writes() {
                 out.push_str(&format!("    writes {table}\n"));
             }
         }
@@ -222,7 +222,7 @@ fn dot(graph: &Graph) -> String {
     }
     for node in &graph.flowgroups {
         let id = quoted(&format!("flowgroup:{}", node.id()));
-        for table in &node.writes {
+        for table in node.writes() {
             out.push_str(&format!(
                 "  {id} -> {};\n",
                 quoted(&format!("table:{table}"))
@@ -277,7 +277,7 @@ fn mermaid(graph: &Graph) -> String {
     }
     for node in &graph.flowgroups {
         let id = flowgroup_id(&node.id());
-        for table in &node.writes {
+        for table in node.writes() {
             out.push_str(&format!("  {id} --> {}\n", table_id(table)));
         }
         for table in &node.reads {
@@ -316,7 +316,7 @@ fn to_json(graph: &Graph) -> serde_json::Value {
             "pipeline": f.pipeline,
             "name": f.name,
             "reads": f.reads,
-            "writes": f.writes,
+            "writes": f.writes().collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
         "tables": graph.tables.iter().map(|(name, t)| json!({
             "name": name,

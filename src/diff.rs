@@ -10,11 +10,11 @@ use std::sync::Arc;
 
 use clap::Args;
 use lhp_orchestrator::events::Publisher;
-use lhp_orchestrator::generate::{check_names, generate, plan_output, Reuse};
+use lhp_orchestrator::generate::{generate, plan_output, Reuse};
 use lhp_orchestrator::{Diagnostic, Severity};
 use lhp_plugin::Plugin;
 
-use crate::cli::{print_plugin_diagnostics, project_root, GenerateArgs};
+use crate::cli::{project_root, GenerateArgs};
 use crate::output::{emit, Output};
 
 /// Exit status when the diff could not be made whole (project errors, a flowgroup that
@@ -103,20 +103,13 @@ pub(crate) fn run(natives: &[Arc<dyn Plugin>], args: &DiffArgs, output: &Output)
         return ExitCode::from(TROUBLE);
     };
     let root = root.canonicalize().unwrap_or(root);
-    let generate_args = args.as_generate();
     let env_dir = crate::cli::output_dir(&root, args.output.as_ref()).join(&args.env);
-    let mut host = crate::cli::plugins(&root, natives);
-    let mut project = crate::cli::load(
-        &root,
-        &args.env,
-        args.include_tests,
-        args.pipeline.as_deref(),
-        &mut host,
-    );
-    print_plugin_diagnostics(&host, output);
-    let mut diagnostics = std::mem::take(&mut project.diagnostics);
-    diagnostics.extend(project.flowgroups.iter().filter_map(check_names));
-    let around = crate::around::plan(&root, &generate_args, &mut project, &mut diagnostics);
+    let crate::generate::Prepared {
+        host,
+        project,
+        mut diagnostics,
+        around,
+    } = crate::generate::prepare(&root, &args.as_generate(), natives, output);
     // A hook's settings that generate refuses stop it before it writes: the same here.
     let options = crate::cli::hook_options(&root, &project, &args.env, output);
     let (_, hook_problems) =

@@ -75,21 +75,15 @@ pub fn run(natives: &[Arc<dyn Plugin>], args: &GenerateArgs, output: &Output) ->
         event.metadata.insert("env".into(), args.env.clone().into());
     });
     let validation_started = Instant::now();
-    let mut host = crate::cli::plugins(&root, natives);
-    let mut project = crate::cli::load(
-        &root,
-        &args.env,
-        args.include_tests,
-        args.pipeline.as_deref(),
-        &mut host,
-    );
+    let Prepared {
+        host,
+        mut project,
+        mut diagnostics,
+        around,
+    } = prepare(&root, args, natives, output);
     // Plugin problems fail the flowgroups that use the plugin, not the whole run.
-    print_plugin_diagnostics(&host, output);
     let plugin_errors = count(&host.diagnostics, Severity::Error);
     let plugin_warnings = count(&host.diagnostics, Severity::Warning);
-    let mut diagnostics = std::mem::take(&mut project.diagnostics);
-    diagnostics.extend(project.flowgroups.iter().filter_map(check_names));
-    let around = crate::around::plan(&root, args, &mut project, &mut diagnostics);
     let mut options = hook_options(&root, &project, &args.env, output);
     options.off = hooks_off;
     options.on = hooks_on;
@@ -462,6 +456,45 @@ pub fn run(natives: &[Arc<dyn Plugin>], args: &GenerateArgs, output: &Output) ->
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
+    }
+}
+
+/// What a run starts from, for `generate` and `diff` alike.
+pub(crate) struct Prepared {
+    /// The plugins (their problems already shown).
+    pub(crate) host: lhp_orchestrator::plugins::PluginHost,
+    /// The project, its diagnostics moved to `diagnostics`.
+    pub(crate) project: lhp_orchestrator::load::LoadedProject,
+    /// The project's problems, with names that cannot be files and the files around.
+    pub(crate) diagnostics: Vec<Diagnostic>,
+    /// What to write around the code.
+    pub(crate) around: crate::around::Plan,
+}
+
+/// Finds the plugins, reads and checks the project, and plans the files around the code.
+pub(crate) fn prepare(
+    root: &Path,
+    args: &GenerateArgs,
+    natives: &[Arc<dyn Plugin>],
+    output: &Output,
+) -> Prepared {
+    let mut host = crate::cli::plugins(root, natives);
+    let mut project = crate::cli::load(
+        root,
+        &args.env,
+        args.include_tests,
+        args.pipeline.as_deref(),
+        &mut host,
+    );
+    print_plugin_diagnostics(&host, output);
+    let mut diagnostics = std::mem::take(&mut project.diagnostics);
+    diagnostics.extend(project.flowgroups.iter().filter_map(check_names));
+    let around = crate::around::plan(root, args, &mut project, &mut diagnostics);
+    Prepared {
+        host,
+        project,
+        diagnostics,
+        around,
     }
 }
 

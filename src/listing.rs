@@ -226,19 +226,16 @@ fn templates(
                 }
             };
         let used = uses(project, |f| f.template.as_deref() == Some(name.as_str()));
-        let parameters: Vec<String> = template
-            .parameters
-            .iter()
-            .map(|p| format!("{}{}", p.name, if p.required { "*" } else { "" }))
-            .collect();
+        let (parameters, parameters_json) = parameters(
+            template
+                .parameters
+                .iter()
+                .map(|p| (p.name.as_str(), p.required, p.default.as_ref())),
+        );
         let file = place(sources, template.span);
         rows.table.push(vec![
             name.clone(),
-            if parameters.is_empty() {
-                "-".into()
-            } else {
-                parameters.join(", ")
-            },
+            parameters,
             template.actions.len().to_string(),
             used.to_string(),
             file.clone(),
@@ -246,11 +243,7 @@ fn templates(
         ]);
         rows.json.push(json!({
             "name": name,
-            "parameters": template.parameters.iter().map(|p| json!({
-                "name": p.name,
-                "required": p.required,
-                "default": p.default.as_ref().map(Value::to_json),
-            })).collect::<Vec<_>>(),
+            "parameters": parameters_json,
             "presets": template.presets,
             "actions": template.actions.len(),
             "used_by": used,
@@ -284,36 +277,51 @@ fn blueprints(root: &std::path::Path, project: &LoadedProject, sources: &mut Sou
         &mut Vec::new(),
     );
     for blueprint in blueprints.values() {
-        let parameters: Vec<String> = blueprint
-            .parameters
-            .iter()
-            .map(|(name, required, _)| format!("{name}{}", if *required { "*" } else { "" }))
-            .collect();
+        let (parameters, parameters_json) = parameters(
+            blueprint
+                .parameters
+                .iter()
+                .map(|(name, required, default)| (name.as_str(), *required, default.as_ref())),
+        );
         let file = place(sources, blueprint.span);
         rows.table.push(vec![
             blueprint.name.clone(),
-            if parameters.is_empty() {
-                "-".into()
-            } else {
-                parameters.join(", ")
-            },
+            parameters,
             blueprint.specs.len().to_string(),
             file.clone(),
             blueprint.description.clone().unwrap_or_default(),
         ]);
         rows.json.push(json!({
             "name": blueprint.name,
-            "parameters": blueprint.parameters.iter().map(|(name, required, default)| json!({
-                "name": name,
-                "required": required,
-                "default": default.as_ref().map(Value::to_json),
-            })).collect::<Vec<_>>(),
+            "parameters": parameters_json,
             "flowgroups": blueprint.specs.len(),
             "file": file,
             "description": blueprint.description,
         }));
     }
     rows
+}
+
+/// Declared parameters (name, required, default) as a table cell (`*` marks the required)
+/// and as JSON.
+fn parameters<'a>(
+    declared: impl Iterator<Item = (&'a str, bool, Option<&'a Value>)>,
+) -> (String, Vec<serde_json::Value>) {
+    let (mut cells, mut json) = (Vec::new(), Vec::new());
+    for (name, required, default) in declared {
+        cells.push(format!("{name}{}", if required { "*" } else { "" }));
+        json.push(json!({
+            "name": name,
+            "required": required,
+            "default": default.map(Value::to_json),
+        }));
+    }
+    let cell = if cells.is_empty() {
+        "-".to_owned()
+    } else {
+        cells.join(", ")
+    };
+    (cell, json)
 }
 
 fn hooks(
@@ -337,13 +345,8 @@ fn hooks(
     // An unset variable turns a hook off with a warning: that is its status here.
     let mut off_because: BTreeMap<String, String> = BTreeMap::new();
     for problem in found {
-        let off = problem.hint.as_deref().and_then(|hint| {
-            let name = hint.strip_prefix("hook `")?.split('`').next()?;
-            hint.contains("is off for this run")
-                .then(|| name.to_owned())
-        });
-        if let (Severity::Warning, Some(name)) = (problem.severity, off) {
-            off_because.insert(name, problem.message.clone());
+        if let Some(name) = lhp_orchestrator::hooks::switched_off(&problem) {
+            off_because.insert(name.to_owned(), problem.message.clone());
         }
         problems.push(problem);
     }
@@ -384,7 +387,7 @@ fn hooks(
                 "status": status,
             }));
         };
-    let mut names: Vec<String> = vec!["event_log".into(), "logging".into()];
+    let mut names: Vec<String> = lhp_hooks::DEFAULT_HOOKS.map(str::to_owned).to_vec();
     for name in &configured {
         if !names.contains(name) {
             names.push(name.clone());
@@ -454,6 +457,21 @@ struct Masker {
 }
 
 impl Masker {
+    /// Hides the values of `tokens` whose names look like credentials; shorter values
+    /// would mask common text everywhere (their own tokens are masked by name).
+    fn new(tokens: &lhp_orchestrator::substitution::Substitutions) -> Self {
+        let mut values: Vec<String> = tokens
+            .tokens()
+            .filter(|(name, _)| looks_secret(name))
+            .filter_map(|(_, value)| match value {
+                TokenValue::Text(text) if text.chars().count() >= 4 => Some(text.clone()),
+                _ => None,
+            })
+            .collect();
+        values.sort_by_key(|v| std::cmp::Reverse(v.len()));
+        Self { values }
+    }
+
     fn text(&self, text: &str) -> String {
         let mut shown = text.to_owned();
         for value in &self.values {
@@ -523,18 +541,7 @@ pub(crate) fn substitutions(
     let resolved = &project.substitutions;
     let file = format!("substitutions/{}.yaml", args.env);
     let file_exists = root.join(&file).is_file();
-    // The values of secret-looking text tokens, also hidden where other tokens copied them.
-    let mut values: Vec<String> = resolved
-        .tokens()
-        .filter(|(name, _)| looks_secret(name))
-        .filter_map(|(_, value)| match value {
-            // Shorter values would mask common text everywhere; the token itself is masked.
-            TokenValue::Text(text) if text.chars().count() >= 4 => Some(text.clone()),
-            _ => None,
-        })
-        .collect();
-    values.sort_by_key(|v| std::cmp::Reverse(v.len()));
-    let masker = Masker { values };
+    let masker = Masker::new(resolved);
     let tokens: Vec<(String, serde_json::Value, bool)> = resolved
         .tokens()
         .map(|(name, value)| {

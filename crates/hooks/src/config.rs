@@ -14,6 +14,9 @@ use lhp_plugin::{Hook, HookDelivery, Map, Span, Value, ValueKind};
 
 use crate::logging::{LogFormat, LoggingHook};
 
+/// The hooks every run has unless `lhp.yaml` turns them off (in this order).
+pub const DEFAULT_HOOKS: [&str; 2] = ["event_log", "logging"];
+
 /// The built-in hook types.
 pub const HOOK_TYPES: [&str; 5] = ["logging", "metrics", "slack", "event_log", "command"];
 
@@ -298,10 +301,10 @@ pub fn build_hooks(
     options: &HookOptions,
 ) -> (Vec<Arc<dyn Hook>>, Vec<HookProblem>) {
     let mut problems = Vec::new();
-    let mut entries: Vec<(String, Option<&Value>, Option<Span>)> = vec![
-        ("event_log".to_owned(), None, None),
-        ("logging".to_owned(), None, None),
-    ];
+    let mut entries: Vec<(String, Option<&Value>, Option<Span>)> = DEFAULT_HOOKS
+        .iter()
+        .map(|name| ((*name).to_owned(), None, None))
+        .collect();
     if let Some(section) = section.filter(|s| !s.is_null()) {
         match section.as_map() {
             Some(map) => {

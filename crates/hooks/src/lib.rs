@@ -20,6 +20,6 @@ pub mod logging;
 pub mod metrics;
 pub mod slack;
 
-pub use crate::config::{build_hooks, HookOptions, HookProblem, HOOK_TYPES};
+pub use crate::config::{build_hooks, HookOptions, HookProblem, DEFAULT_HOOKS, HOOK_TYPES};
 pub use crate::http::SecretUrl;
 pub use crate::logging::LogFormat;

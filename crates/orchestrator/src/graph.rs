@@ -21,13 +21,16 @@ pub struct FlowgroupNode {
     pub name: String,
     /// The tables it reads (full names as written, lowercased), its own views left out.
     pub reads: BTreeSet<String>,
-    /// The tables it writes.
-    pub writes: BTreeSet<String>,
     /// Each table it writes, with the tables its data comes from (through its views).
     pub feeds: BTreeMap<String, BTreeSet<String>>,
 }
 
 impl FlowgroupNode {
+    /// The tables it writes.
+    pub fn writes(&self) -> impl Iterator<Item = &String> {
+        self.feeds.keys()
+    }
+
     /// `pipeline/flowgroup`.
     pub fn id(&self) -> String {
         format!("{}/{}", self.pipeline, self.name)
@@ -95,12 +98,11 @@ pub fn build(root: &Path, project: &LoadedProject) -> Graph {
         .flowgroups
         .iter()
         .map(|f| {
-            let (reads, writes, feeds) = tables_of(&f.model.actions, root, &project.substitutions);
+            let (reads, feeds) = tables_of(&f.model.actions, root, &project.substitutions);
             FlowgroupNode {
                 pipeline: f.pipeline().to_owned(),
                 name: f.name().to_owned(),
                 reads,
-                writes,
                 feeds,
             }
         })
@@ -128,16 +130,16 @@ pub fn build(root: &Path, project: &LoadedProject) -> Graph {
     }
     let mut graph = Graph::default();
     for node in &flowgroups {
-        for table in &node.writes {
+        for table in node.writes() {
             let entry = graph.tables.entry(table.clone()).or_default();
             entry.written_by.insert(node.id());
         }
     }
     // A read names a written table in full, or by its last parts when only one written
     // table ends so (`silver.rides` for `main.silver.rides`).
-    let written: Vec<String> = graph.tables.keys().cloned().collect();
+    let written: BTreeSet<String> = graph.tables.keys().cloned().collect();
     let resolve = |read: &str| -> String {
-        if graph_has(&written, read) {
+        if written.contains(read) {
             return read.to_owned();
         }
         let suffix = format!(".{read}");
@@ -222,22 +224,13 @@ pub fn build(root: &Path, project: &LoadedProject) -> Graph {
     graph
 }
 
-fn graph_has(written: &[String], name: &str) -> bool {
-    written.binary_search_by(|w| w.as_str().cmp(name)).is_ok()
-}
-
-/// The tables a flowgroup's actions read and write, and for each table written, the
-/// tables (or the views of other flowgroups) its data comes from.
-#[allow(clippy::type_complexity)]
+/// The tables a flowgroup's actions read, and each table it writes with the tables (or
+/// the views of other flowgroups) its data comes from.
 fn tables_of(
     actions: &[Action],
     root: &Path,
     substitutions: &Substitutions,
-) -> (
-    BTreeSet<String>,
-    BTreeSet<String>,
-    BTreeMap<String, BTreeSet<String>>,
-) {
+) -> (BTreeSet<String>, BTreeMap<String, BTreeSet<String>>) {
     // What each action reads: view and table names.
     let inputs: Vec<BTreeSet<String>> = actions
         .iter()
@@ -283,13 +276,13 @@ fn tables_of(
         }
         found
     };
-    let mut writes = BTreeSet::new();
     let mut feeds: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for (i, action) in actions.iter().enumerate() {
         if let Some(table) = written_table(action) {
-            let table = table.to_lowercase();
-            writes.insert(table.clone());
-            feeds.entry(table).or_default().extend(upstream(i));
+            feeds
+                .entry(table.to_lowercase())
+                .or_default()
+                .extend(upstream(i));
         }
     }
     let reads: BTreeSet<String> = inputs
@@ -297,7 +290,7 @@ fn tables_of(
         .flatten()
         .filter(|name| !producer.contains_key(name))
         .collect();
-    (reads, writes, feeds)
+    (reads, feeds)
 }
 
 /// The full name of the table a write declares (streaming tables and materialized views).

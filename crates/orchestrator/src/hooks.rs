@@ -71,9 +71,7 @@ pub fn configure_hooks(
                     if only_unset && !required(value) {
                         for problem in &mut found {
                             problem.severity = Severity::Warning;
-                            problem.hint = Some(format!(
-                                "hook `{name}` is off for this run; set the variable, or `required: true` to make this an error"
-                            ));
+                            problem.hint = Some(format!("hook `{name}`{OFF_FOR_THE_RUN}"));
                         }
                     }
                 }
@@ -94,6 +92,21 @@ pub fn configure_hooks(
         diagnostic
     }));
     (hooks, problems)
+}
+
+/// What follows the hook's name in the hint of a problem that turned the hook off.
+const OFF_FOR_THE_RUN: &str =
+    " is off for this run; set the variable, or `required: true` to make this an error";
+
+/// The hook a warning of [`configure_hooks`] turned off for the run, if it did.
+pub fn switched_off(problem: &Diagnostic) -> Option<&str> {
+    if problem.severity != Severity::Warning {
+        return None;
+    }
+    let hint = problem.hint.as_deref()?;
+    hint.strip_prefix("hook `")?
+        .strip_suffix(OFF_FOR_THE_RUN)?
+        .strip_suffix('`')
 }
 
 /// Whether a hook's entry leaves it on (`slack: false` and `enabled: false` turn it off).
