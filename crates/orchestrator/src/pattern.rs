@@ -31,93 +31,231 @@ pub fn invalid_pattern(pattern: &str) -> Option<&'static str> {
 
 /// Whether `path` (relative, `/`-separated) is selected by `pattern`.
 pub fn matches_include(path: &str, pattern: &str) -> bool {
-    if pattern.contains("**") {
-        let parts: Vec<&str> = pattern.split("**").collect();
-        if parts.len() != 2 {
-            return false;
-        }
-        let prefix = parts[0].trim_end_matches('/');
-        let suffix = parts[1].trim_start_matches('/');
-        if prefix.is_empty() {
-            let name = path.rsplit('/').next().unwrap_or(path);
-            return fnmatch(name, suffix);
-        }
-        let prefix_any = format!("{prefix}*");
-        // The path itself, then each parent directory, then the current directory.
-        let mut ancestors: Vec<&str> = vec![path];
-        let mut rest = path;
-        while let Some((parent, _)) = rest.rsplit_once('/') {
-            ancestors.push(parent);
-            rest = parent;
-        }
-        ancestors.push(".");
-        for ancestor in ancestors {
-            if !fnmatch(ancestor, &prefix_any) {
-                continue;
+    IncludePattern::new(pattern).matches(path)
+}
+
+/// An include pattern compiled once, to be matched against many paths: discovery matches
+/// every file of a project against every pattern, and compiling per match was a visible
+/// share of a large project's load.
+pub struct IncludePattern {
+    kind: PatternKind,
+    /// What every path it selects starts with, when that is known: directories that cannot
+    /// lead to such a path need not be walked.
+    required_prefix: Option<String>,
+}
+
+enum PatternKind {
+    /// `prefix/**/suffix` (the reference's own handling of `**`).
+    DoubleStar {
+        /// The part before `**` was empty: the file name alone is matched against `suffix`.
+        any_directory: bool,
+        /// `prefix*`, matched against the path and each of its parent directories.
+        prefix_any: Vec<Token>,
+        suffix: Vec<Token>,
+        whole: Vec<Token>,
+    },
+    /// More than one `**`: selects nothing, as in the reference.
+    Nothing,
+    /// `*`, `?` or a class: the whole path is matched.
+    Wild(Vec<Token>),
+    /// No `*` or `?`: a file of that name anywhere, or the whole path matched.
+    Name { name: String, whole: Vec<Token> },
+}
+
+impl IncludePattern {
+    /// Compiles `pattern`.
+    pub fn new(pattern: &str) -> Self {
+        let literal = |text: &str| -> String {
+            text.chars()
+                .take_while(|c| !matches!(c, '*' | '?' | '['))
+                .collect()
+        };
+        if pattern.contains("**") {
+            let parts: Vec<&str> = pattern.split("**").collect();
+            if parts.len() != 2 {
+                return Self {
+                    kind: PatternKind::Nothing,
+                    required_prefix: Some(String::new()),
+                };
             }
-            let relative = if ancestor == path {
-                "."
-            } else if ancestor == "." {
-                path
-            } else {
-                &path[ancestor.len() + 1..]
+            let prefix = parts[0].trim_end_matches('/');
+            let suffix = parts[1].trim_start_matches('/');
+            let prefix_any = compile(&format!("{prefix}*"));
+            // A match through the current directory (`.`) constrains nothing.
+            let through_current = run(&prefix_any, &['.']);
+            // `bronze/**` also selects `bronze_old/x.yaml`: the prefix before the slash.
+            let required_prefix = (!prefix.is_empty() && !through_current).then(|| literal(prefix));
+            return Self {
+                kind: PatternKind::DoubleStar {
+                    any_directory: prefix.is_empty(),
+                    prefix_any,
+                    suffix: compile(suffix),
+                    whole: compile(pattern),
+                },
+                required_prefix,
             };
-            if fnmatch(relative, suffix) {
-                return true;
+        }
+        if pattern.contains(['*', '?']) {
+            return Self {
+                kind: PatternKind::Wild(compile(pattern)),
+                required_prefix: Some(literal(pattern)),
+            };
+        }
+        Self {
+            kind: PatternKind::Name {
+                name: pattern.to_owned(),
+                whole: compile(pattern),
+            },
+            required_prefix: None,
+        }
+    }
+
+    /// Whether `path` (relative, `/`-separated) is selected.
+    pub fn matches(&self, path: &str) -> bool {
+        match &self.kind {
+            PatternKind::Nothing => false,
+            PatternKind::Wild(tokens) => run(tokens, &chars(path)),
+            PatternKind::Name { name, whole } => {
+                let file_name = path.rsplit('/').next().unwrap_or(path);
+                file_name == name || run(whole, &chars(path))
+            }
+            PatternKind::DoubleStar {
+                any_directory,
+                prefix_any,
+                suffix,
+                whole,
+            } => {
+                let text = chars(path);
+                if *any_directory {
+                    let name_from = text.iter().rposition(|&c| c == '/').map_or(0, |i| i + 1);
+                    return run(suffix, &text[name_from..]);
+                }
+                // The path itself, then each parent directory, then the current directory.
+                let mut ends: Vec<usize> = vec![text.len()];
+                ends.extend(
+                    text.iter()
+                        .enumerate()
+                        .rev()
+                        .filter(|(_, c)| **c == '/')
+                        .map(|(i, _)| i),
+                );
+                for end in ends {
+                    if !run(prefix_any, &text[..end]) {
+                        continue;
+                    }
+                    let relative: &[char] = if end == text.len() {
+                        &['.']
+                    } else {
+                        &text[end + 1..]
+                    };
+                    if run(suffix, relative) {
+                        return true;
+                    }
+                }
+                if run(prefix_any, &['.']) && run(suffix, &text) {
+                    return true;
+                }
+                run(whole, &text)
             }
         }
-        return fnmatch(path, pattern);
     }
-    if pattern.contains(['*', '?']) {
-        return fnmatch(path, pattern);
-    }
-    let name = path.rsplit('/').next().unwrap_or(path);
-    name == pattern || fnmatch(path, pattern)
+}
+
+fn chars(text: &str) -> Vec<char> {
+    text.chars().collect()
 }
 
 /// The `.yaml` and `.yml` files under `base` selected by `patterns` (all of them when there
 /// are none), sorted as the reference sorts them: by path component. Directories are walked
 /// without following symbolic links; one that cannot be read is skipped with a warning, as
-/// the reference's walk skips it, rather than losing every file.
+/// the reference's walk skips it, rather than losing every file. Directories that no
+/// pattern can select a file under are not walked.
 pub fn discover(base: &Path, patterns: &[String], problems: &mut Vec<Diagnostic>) -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    if base.is_dir() {
-        walk(base, Path::new(""), &mut found, problems);
-    }
     let (excluded, included): (Vec<&String>, Vec<&String>) =
         patterns.iter().partition(|p| p.starts_with('!'));
+    let included: Vec<IncludePattern> = included.iter().map(|p| IncludePattern::new(p)).collect();
+    let excluded: Vec<IncludePattern> = excluded
+        .iter()
+        .map(|p| IncludePattern::new(&p[1..]))
+        .collect();
+    // Where selected files can be: under these prefixes, or anywhere when one pattern says
+    // nothing of it (or there are no patterns).
+    let prefixes: Option<Vec<&str>> = if included.is_empty() {
+        None
+    } else {
+        included
+            .iter()
+            .map(|p| p.required_prefix.as_deref())
+            .collect()
+    };
+    let mut found = Vec::new();
+    if base.is_dir() {
+        let walk = Walk {
+            base,
+            prefixes: prefixes.as_deref(),
+        };
+        walk.dir(Path::new(""), "", &mut found, problems);
+    }
     found.retain(|relative: &PathBuf| {
         let text = relative.to_string_lossy().replace('\\', "/");
-        let selected = included.is_empty() || included.iter().any(|p| matches_include(&text, p));
-        selected && !excluded.iter().any(|p| matches_include(&text, &p[1..]))
+        let selected = included.is_empty() || included.iter().any(|p| p.matches(&text));
+        selected && !excluded.iter().any(|p| p.matches(&text))
     });
     found.sort();
     found
 }
 
-fn walk(base: &Path, relative: &Path, found: &mut Vec<PathBuf>, problems: &mut Vec<Diagnostic>) {
-    let entries = match std::fs::read_dir(base.join(relative)) {
-        Ok(entries) => entries,
-        Err(error) => {
-            problems.push(Diagnostic::warning(
-                "LHP-IO-001",
-                format!(
-                    "cannot read the directory {}: {error}; its files are left out",
-                    base.join(relative).display()
-                ),
-            ));
-            return;
-        }
-    };
-    for entry in entries.flatten() {
-        let Ok(kind) = entry.file_type() else {
-            continue;
+/// A walk of the files under `base`, skipping directories outside `prefixes`.
+struct Walk<'a> {
+    base: &'a Path,
+    prefixes: Option<&'a [&'a str]>,
+}
+
+impl Walk<'_> {
+    /// Whether a file under the directory `text` (`/`-separated, ending in `/`) may start
+    /// with one of the prefixes.
+    fn may_hold(&self, text: &str) -> bool {
+        self.prefixes.is_none_or(|prefixes| {
+            prefixes
+                .iter()
+                .any(|prefix| prefix.starts_with(text) || text.starts_with(prefix))
+        })
+    }
+
+    fn dir(
+        &self,
+        relative: &Path,
+        text: &str,
+        found: &mut Vec<PathBuf>,
+        problems: &mut Vec<Diagnostic>,
+    ) {
+        let entries = match std::fs::read_dir(self.base.join(relative)) {
+            Ok(entries) => entries,
+            Err(error) => {
+                problems.push(Diagnostic::warning(
+                    "LHP-IO-001",
+                    format!(
+                        "cannot read the directory {}: {error}; its files are left out",
+                        self.base.join(relative).display()
+                    ),
+                ));
+                return;
+            }
         };
-        let path = relative.join(entry.file_name());
-        if kind.is_dir() {
-            walk(base, &path, found, problems);
-        } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
-            found.push(path);
+        for entry in entries.flatten() {
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
+            let name = entry.file_name();
+            let path = relative.join(&name);
+            if kind.is_dir() {
+                let text = format!("{text}{}/", name.to_string_lossy());
+                if self.may_hold(&text) {
+                    self.dir(&path, &text, found, problems);
+                }
+            } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+                found.push(path);
+            }
         }
     }
 }
@@ -136,8 +274,11 @@ enum Token {
 /// Python's `fnmatch.fnmatchcase`: `*` any run (slashes included), `?` one character,
 /// `[abc]`, `[a-z]`, `[!x]` classes; a `[` without its `]` is a literal.
 pub fn fnmatch(name: &str, pattern: &str) -> bool {
-    let tokens = compile(pattern);
-    let text: Vec<char> = name.chars().collect();
+    run(&compile(pattern), &chars(name))
+}
+
+/// Matches compiled `tokens` against the whole of `text`.
+fn run(tokens: &[Token], text: &[char]) -> bool {
     let (mut t, mut p) = (0usize, 0usize);
     let mut resume: Option<(usize, usize)> = None;
     while t < text.len() {
@@ -327,6 +468,59 @@ mod tests {
             ["bronze/a.yaml", "bronze/drafts/b.yaml"]
         );
         assert_eq!(found(&[]).len(), 3);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn walks_only_where_a_pattern_can_select_yet_selects_what_matching_selects() {
+        let dir = std::env::temp_dir().join(format!("lhp-pattern-walk-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let files = [
+            "top.yaml",
+            "bronze/a.yaml",
+            "bronze/sub/b.yaml",
+            "bronze_old/x.yaml",
+            "silver/c.yml",
+            "silver/deep/top.yaml",
+            "sub/deep/q.yaml",
+            ".hidden/h.yaml",
+        ];
+        for file in files {
+            let path = dir.join(file);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, "x: 1").unwrap();
+        }
+        for patterns in [
+            &["bronze/**/*.yaml"][..],
+            &["bronze/**"],
+            &["**/*.yml"],
+            &["bronze/*.yaml", "silver/*"],
+            &["top.yaml"],
+            &["*.yaml"],
+            &["sub/**/q.yaml", "!sub/deep/*"],
+            &["b[r]onze/**/*.yaml"],
+            &["?ronze/*"],
+            &["a/**/b/**/c"],
+            &[".hidden/*"],
+        ] {
+            let patterns: Vec<String> = patterns.iter().map(|p| (*p).to_owned()).collect();
+            let walked: Vec<String> = discover(&dir, &patterns, &mut Vec::new())
+                .iter()
+                .map(|p| p.to_string_lossy().replace('\\', "/"))
+                .collect();
+            let mut expected: Vec<&str> = files
+                .iter()
+                .copied()
+                .filter(|f| {
+                    let included = patterns.iter().filter(|p| !p.starts_with('!'));
+                    let mut excluded = patterns.iter().filter_map(|p| p.strip_prefix('!'));
+                    included.clone().any(|p| matches_include(f, p))
+                        && !excluded.any(|p| matches_include(f, p))
+                })
+                .collect();
+            expected.sort_by_key(|f| PathBuf::from(f));
+            assert_eq!(walked, expected, "{patterns:?}");
+        }
         let _ = std::fs::remove_dir_all(&dir);
     }
 
