@@ -182,6 +182,28 @@ pub(crate) struct Finished<'a> {
     pub(crate) scope: Option<&'a str>,
 }
 
+/// `path` with every symbolic link resolved, like `canonicalize`, but resolving each
+/// directory once (`dirs` remembers them): a run reads thousands of files from a few
+/// dozen directories, and resolving each whole path cost a system call per component.
+fn real_path(path: &Path, dirs: &mut BTreeMap<PathBuf, Option<PathBuf>>) -> Option<PathBuf> {
+    let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
+        return path.canonicalize().ok();
+    };
+    if path.symlink_metadata().ok()?.file_type().is_symlink() {
+        return path.canonicalize().ok();
+    }
+    let parent = if parent.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        parent
+    };
+    let real_parent = dirs
+        .entry(parent.to_path_buf())
+        .or_insert_with(|| parent.canonicalize().ok())
+        .as_ref()?;
+    Some(real_parent.join(name))
+}
+
 /// The state after a run: its inputs, outputs and flowgroups, stamped.
 pub(crate) fn record(run: Finished<'_>, previous: Option<&State>) -> State {
     let hasher = previous.map_or_else(Hasher::default, |p| {
@@ -236,9 +258,10 @@ pub(crate) fn record(run: Finished<'_>, previous: Option<&State>) -> State {
         }
     }
     // Files read outside the project, template plugins' files among them.
+    let mut real_dirs = BTreeMap::new();
     for path in used.keys() {
         // Kept by their real path: the next run tells them from the project's files by it.
-        let Ok(real) = path.canonicalize() else {
+        let Some(real) = real_path(path, &mut real_dirs) else {
             continue;
         };
         if real.starts_with(&canonical_root) {
@@ -301,4 +324,46 @@ pub(crate) fn record(run: Finished<'_>, previous: Option<&State>) -> State {
         .all(|p| p.kind != PluginKind::Process);
     state.whole_run = run.clean && run.skip.is_some() && own_plugins_only;
     state
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn real_paths_agree_with_canonicalize_through_links() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let root = dir.path();
+        let made = |path: &Path| std::fs::create_dir_all(path).unwrap_or_else(|e| panic!("{e}"));
+        made(&root.join("project/pipelines"));
+        made(&root.join("outside/shared"));
+        std::fs::write(root.join("project/pipelines/a.yaml"), "x")
+            .unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(root.join("outside/shared/b.sql"), "y").unwrap_or_else(|e| panic!("{e}"));
+        let link = |target: &str, at: &str| {
+            std::os::unix::fs::symlink(root.join(target), root.join(at))
+                .unwrap_or_else(|e| panic!("{e}"))
+        };
+        link("outside/shared", "project/linked_dir");
+        link("outside/shared/b.sql", "project/pipelines/linked.sql");
+        let mut dirs = BTreeMap::new();
+        for relative in [
+            "project/pipelines/a.yaml",
+            "project/pipelines/../pipelines/a.yaml",
+            "project/linked_dir/b.sql",
+            "project/pipelines/linked.sql",
+            "project/pipelines/missing.yaml",
+            "project/linked_dir/missing.sql",
+        ] {
+            let path = root.join(relative);
+            assert_eq!(
+                real_path(&path, &mut dirs),
+                path.canonicalize().ok(),
+                "{relative}"
+            );
+        }
+        // Each directory resolved once.
+        assert!(dirs.len() <= 3, "{dirs:?}");
+    }
 }

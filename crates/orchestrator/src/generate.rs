@@ -2,7 +2,7 @@
 //! generators, on several threads, and the output directory brought in line with the
 //! result (atomic writes, unchanged files left alone, stale generated files removed).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -1123,7 +1123,7 @@ fn sync_output(
         Some(pipelines) => pipelines.iter().map(|p| dir.join(p)).collect(),
         None => vec![dir.to_owned()],
     };
-    let keep: BTreeSet<PathBuf> = files.keys().chain(keep).map(|p| dir.join(p)).collect();
+    let keep: HashSet<PathBuf> = files.keys().chain(keep).map(|p| dir.join(p)).collect();
     for root in roots {
         remove_stale(&root, &keep, dir, apply, &mut report)?;
     }
@@ -1157,35 +1157,38 @@ pub fn sync_outputs(dir: &Path, written: &[PathBuf]) -> std::io::Result<()> {
 }
 
 /// Removes generated files under `at` that are not in `keep`, then directories left empty
-/// (only reports the files when not `apply`).
+/// (only reports the files when not `apply`). Returns whether `at` still holds anything.
 fn remove_stale(
     at: &Path,
-    keep: &BTreeSet<PathBuf>,
+    keep: &HashSet<PathBuf>,
     base: &Path,
     apply: bool,
     report: &mut WriteReport,
-) -> Result<(), WriteError> {
+) -> Result<bool, WriteError> {
     let Ok(entries) = std::fs::read_dir(at) else {
-        return Ok(());
+        return Ok(true);
     };
-    let mut entries: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
-    entries.sort();
-    for path in entries {
-        let Ok(kind) = std::fs::symlink_metadata(&path).map(|m| m.file_type()) else {
+    // The kind from the directory listing: no `stat` per file of a large output.
+    let mut entries: Vec<(PathBuf, Option<std::fs::FileType>)> = entries
+        .filter_map(|e| e.ok().map(|e| (e.path(), e.file_type().ok())))
+        .collect();
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut holds_anything = false;
+    for (path, kind) in entries {
+        let Some(kind) = kind else {
+            holds_anything = true;
             continue;
         };
         if kind.is_dir() {
-            remove_stale(&path, keep, base, apply, report)?;
-            if apply
-                && path != base
-                && std::fs::read_dir(&path).is_ok_and(|mut d| d.next().is_none())
-            {
-                let _ = std::fs::remove_dir(&path);
-            }
+            let still_holds = remove_stale(&path, keep, base, apply, report)?;
+            let removed =
+                apply && !still_holds && path != base && std::fs::remove_dir(&path).is_ok();
+            holds_anything |= !removed;
             continue;
         }
         let is_python = path.extension().is_some_and(|e| e == "py");
         if !kind.is_file() || !is_python || keep.contains(&path) {
+            holds_anything = true;
             continue;
         }
         let generated = std::fs::read(&path).is_ok_and(|bytes| {
@@ -1195,13 +1198,17 @@ fn remove_stale(
         if generated {
             if apply {
                 std::fs::remove_file(&path).map_err(io(&path))?;
+            } else {
+                holds_anything = true;
             }
             report
                 .removed
                 .push(path.strip_prefix(base).unwrap_or(&path).to_owned());
+        } else {
+            holds_anything = true;
         }
     }
-    Ok(())
+    Ok(holds_anything)
 }
 
 /// Refuses pipeline and flowgroup names that cannot be a file name inside the output.
