@@ -619,6 +619,10 @@ fn is_string_start(code: &str) -> bool {
 /// Double quotes for single-quoted strings that hold no double quote (the formatter's
 /// preference); triple-quoted strings, comments and anything after them are left alone.
 fn normalize_quotes(line: &str) -> String {
+    // Only single-quoted strings change: most lines have none.
+    if !line.contains('\'') {
+        return line.to_owned();
+    }
     let chars: Vec<char> = line.chars().collect();
     let mut out = String::with_capacity(line.len());
     let mut i = 0;

@@ -105,6 +105,11 @@ pub fn parse_flowgroup_file(
             return FileContent::BlueprintInstance;
         }
         match map.get("flowgroups") {
+            // A document of one flowgroup is that flowgroup: moved, not copied.
+            None => flowgroups.push(RawFlowgroup {
+                file,
+                value: document,
+            }),
             Some(list) => {
                 if several {
                     problems.push(
@@ -149,10 +154,6 @@ pub fn parse_flowgroup_file(
                     }
                 }
             }
-            None => flowgroups.push(RawFlowgroup {
-                file,
-                value: document.clone(),
-            }),
         }
     }
     for flowgroup in &flowgroups {

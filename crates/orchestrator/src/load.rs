@@ -658,19 +658,18 @@ fn resolve(
             return None;
         };
         // Only templates that load are kept: a failing one is reported at every use.
-        let template = match templates.get(name) {
-            Some(template) => template.clone(),
-            None => match load_template(root, name, used.span, sources) {
+        if !templates.contains_key(name) {
+            match load_template(root, name, used.span, sources) {
                 Ok(template) => {
-                    templates.insert(name.to_owned(), template.clone());
-                    template
+                    templates.insert(name.to_owned(), template);
                 }
                 Err(errors) => {
                     problems.extend(errors);
                     return None;
                 }
-            },
-        };
+            }
+        }
+        let template = templates.get(name)?;
         let actions = template.expand(template_parameters.as_ref(), used.span, problems);
         if failed(problems) {
             return None;
