@@ -1,7 +1,7 @@
 //! `lhp generate`'s memory of its last run (`.lhp/generate/<env>.json`): what decides
 //! whether a run has anything to do, and what it records for the next one.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -185,7 +185,7 @@ pub(crate) struct Finished<'a> {
 /// `path` with every symbolic link resolved, like `canonicalize`, but resolving each
 /// directory once (`dirs` remembers them): a run reads thousands of files from a few
 /// dozen directories, and resolving each whole path cost a system call per component.
-fn real_path(path: &Path, dirs: &mut BTreeMap<PathBuf, Option<PathBuf>>) -> Option<PathBuf> {
+fn real_path(path: &Path, dirs: &mut HashMap<PathBuf, Option<PathBuf>>) -> Option<PathBuf> {
     let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
         return path.canonicalize().ok();
     };
@@ -212,7 +212,9 @@ pub(crate) fn record(run: Finished<'_>, previous: Option<&State>) -> State {
     let root = run.root;
     let canonical_root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
     // What the run used of each file it read: the text it parsed, or what generators read.
-    let mut used: BTreeMap<PathBuf, String> = BTreeMap::new();
+    // Hashed, not ordered: what is recorded from them is keyed by text and sorted there, and
+    // ordered paths compare component by component (a visible share of a large run's end).
+    let mut used: HashMap<PathBuf, String> = HashMap::new();
     for file in run
         .project
         .sources
@@ -232,7 +234,7 @@ pub(crate) fn record(run: Finished<'_>, previous: Option<&State>) -> State {
     for (path, hash) in run.plugin_files {
         used.insert(path.clone(), hash.clone());
     }
-    let written: BTreeSet<PathBuf> = run.around_written.iter().map(|p| root.join(p)).collect();
+    let written: HashSet<PathBuf> = run.around_written.iter().map(|p| root.join(p)).collect();
     let mut state = State {
         key: run.key.clone(),
         env_vars: crate::cli::env_reads(),
@@ -258,8 +260,15 @@ pub(crate) fn record(run: Finished<'_>, previous: Option<&State>) -> State {
         }
     }
     // Files read outside the project, template plugins' files among them.
-    let mut real_dirs = BTreeMap::new();
-    for path in used.keys() {
+    let mut real_dirs = HashMap::new();
+    // In a fixed order: two paths may lead to one real file, and the last one stamps it.
+    let mut used_paths: Vec<&PathBuf> = used.keys().collect();
+    used_paths.sort_by(|a, b| {
+        a.as_os_str()
+            .as_encoded_bytes()
+            .cmp(b.as_os_str().as_encoded_bytes())
+    });
+    for path in used_paths {
         // Kept by their real path: the next run tells them from the project's files by it.
         let Some(real) = real_path(path, &mut real_dirs) else {
             continue;
@@ -273,7 +282,7 @@ pub(crate) fn record(run: Finished<'_>, previous: Option<&State>) -> State {
         }
     }
     // The generated code, with the hashes of what was written.
-    let mut outputs: BTreeMap<PathBuf, Option<String>> = run
+    let mut outputs: HashMap<PathBuf, Option<String>> = run
         .generated
         .files
         .iter()
@@ -347,7 +356,7 @@ mod tests {
         };
         link("outside/shared", "project/linked_dir");
         link("outside/shared/b.sql", "project/pipelines/linked.sql");
-        let mut dirs = BTreeMap::new();
+        let mut dirs = HashMap::new();
         for relative in [
             "project/pipelines/a.yaml",
             "project/pipelines/../pipelines/a.yaml",
