@@ -298,14 +298,26 @@ fn tokenize(code: &str) -> Option<Vec<Token>> {
                 }
             }
         } else {
-            let three: String = chars[i..chars.len().min(i + 3)].iter().collect();
-            let two: String = chars[i..chars.len().min(i + 2)].iter().collect();
-            let width = if ["**=", "//=", "..."].contains(&three.as_str()) {
+            let next = |ahead: usize| chars.get(i + ahead).copied().unwrap_or('\0');
+            let three = [c, next(1), next(2)];
+            let two = [c, next(1)];
+            let width = if [['*', '*', '='], ['/', '/', '='], ['.', '.', '.']].contains(&three) {
                 3
             } else if [
-                "==", "!=", "<=", ">=", "**", "->", "+=", "-=", "*=", "/=", "//", ":=",
+                ['=', '='],
+                ['!', '='],
+                ['<', '='],
+                ['>', '='],
+                ['*', '*'],
+                ['-', '>'],
+                ['+', '='],
+                ['-', '='],
+                ['*', '='],
+                ['/', '='],
+                ['/', '/'],
+                [':', '='],
             ]
-            .contains(&two.as_str())
+            .contains(&two)
             {
                 2
             } else if "()[]{}.,:=+-*/%<>|&@~^".contains(c) {
@@ -352,6 +364,23 @@ fn matching(tokens: &[Token], open: usize) -> Option<usize> {
         if token.is_open() {
             depth += 1;
         } else if token.is_close() {
+            depth -= 1;
+            if depth == 0 {
+                return Some(index);
+            }
+        }
+    }
+    None
+}
+
+/// The index of the bracket that the closer at `close` matches, found walking back (one
+/// pass, where trying each earlier token with [`matching`] took one pass per token).
+fn opening(tokens: &[Token], close: usize) -> Option<usize> {
+    let mut depth = 0;
+    for index in (0..=close).rev() {
+        if tokens[index].is_close() {
+            depth += 1;
+        } else if tokens[index].is_open() {
             depth -= 1;
             if depth == 0 {
                 return Some(index);
@@ -490,10 +519,7 @@ fn layout(
         return vec![flat];
     }
     let close = expression.len() - 1;
-    let Some(open) = (0..close)
-        .rev()
-        .find(|&i| matching(expression, i) == Some(close))
-    else {
+    let Some(open) = opening(expression, close) else {
         return vec![flat];
     };
     let body = &expression[open + 1..close];
@@ -758,6 +784,32 @@ mod tests {
         let source =
             "def f():\n    df = spark.sql(\"\"\"SELECT  \n\n\n  FROM t\"\"\")\n\n    return df\n";
         assert_eq!(format_module(source), source);
+    }
+
+    #[test]
+    fn the_opener_found_walking_back_is_the_one_matching_finds() {
+        for code in [
+            "f(a)",
+            "f(a, g(b))",
+            "x.y(a)[0]",
+            "f(a)(b)",
+            "f((a), [b, {c: d}])",
+            "a) + f(b)",
+            "(a",
+            "a)",
+            "f(a))",
+            "((a)",
+        ] {
+            let Some(tokens) = tokenize(code) else {
+                panic!("{code} tokenizes");
+            };
+            let close = tokens.len() - 1;
+            let by_matching = (0..close)
+                .rev()
+                .find(|&i| matching(&tokens, i) == Some(close));
+            let found = opening(&tokens, close).filter(|&at| at < close);
+            assert_eq!(found, by_matching, "{code}");
+        }
     }
 
     #[test]
