@@ -240,7 +240,10 @@ where
     };
     match cli.command {
         None => {
-            println!("lhp {}: see `lhp --help` for the commands", version());
+            crate::output::emit(&format!(
+                "lhp {}: see `lhp --help` for the commands\n",
+                version()
+            ));
             ExitCode::SUCCESS
         }
         Some(Command::Init(args)) => crate::init::run(&args, &output),

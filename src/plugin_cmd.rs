@@ -1,5 +1,6 @@
 //! `lhp plugin`: list the plugins a project sees, show one, check one, scaffold a new one.
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -232,22 +233,25 @@ fn info(natives: &[Arc<dyn Plugin>], args: &InfoArgs) -> ExitCode {
         return ExitCode::FAILURE;
     };
     let meta = &plugin.metadata;
-    println!("name:        {}", meta.name);
-    println!("version:     {}", meta.version);
-    println!("kind:        {}", plugin.kind);
-    println!("origin:      {}", plugin.origin);
+    // Gathered, then printed through `emit`: a closed pipe (`| head`) ends it quietly.
+    let mut text = String::new();
+    let _ = writeln!(text, "name:        {}", meta.name);
+    let _ = writeln!(text, "version:     {}", meta.version);
+    let _ = writeln!(text, "kind:        {}", plugin.kind);
+    let _ = writeln!(text, "origin:      {}", plugin.origin);
     if !meta.description.is_empty() {
-        println!("description: {}", meta.description);
+        let _ = writeln!(text, "description: {}", meta.description);
     }
     if !meta.author.is_empty() {
-        println!("author:      {}", meta.author);
+        let _ = writeln!(text, "author:      {}", meta.author);
     }
-    println!(
+    let _ = writeln!(
+        text,
         "requires:    lhp {} (this is {LHP_VERSION})",
         meta.requires_lhp_version.as_deref().unwrap_or("any")
     );
     if !meta.dependencies.is_empty() {
-        println!("depends on:  {}", meta.dependencies.join(", "));
+        let _ = writeln!(text, "depends on:  {}", meta.dependencies.join(", "));
     }
     for (kind, name) in &plugin.provides {
         let example = host
@@ -256,15 +260,16 @@ fn info(natives: &[Arc<dyn Plugin>], args: &InfoArgs) -> ExitCode {
             .and_then(|g| g.example())
             .map(|e| format!(" (example: {e})"))
             .unwrap_or_default();
-        println!("provides:    {kind} type `{name}`{example}");
+        let _ = writeln!(text, "provides:    {kind} type `{name}`{example}");
     }
     if !plugin.events.is_empty() {
-        println!("events:      {}", plugin.events.join(", "));
+        let _ = writeln!(text, "events:      {}", plugin.events.join(", "));
     }
-    match &plugin.status {
-        PluginStatus::Refused(reason) => println!("status:      refused: {reason}"),
-        status => println!("status:      {status}"),
-    }
+    let _ = match &plugin.status {
+        PluginStatus::Refused(reason) => writeln!(text, "status:      refused: {reason}"),
+        status => writeln!(text, "status:      {status}"),
+    };
+    crate::output::emit(&text);
     ExitCode::SUCCESS
 }
 
@@ -274,15 +279,16 @@ struct Steps {
 }
 
 impl Steps {
+    // Each line through `emit`, as it completes: a closed pipe ends it quietly.
     fn ok(&mut self, what: impl AsRef<str>) {
-        println!("  ok    {}", what.as_ref());
+        crate::output::emit(&format!("  ok    {}\n", what.as_ref()));
     }
     fn fail(&mut self, what: impl AsRef<str>) {
         self.failed += 1;
-        println!("  FAIL  {}", what.as_ref());
+        crate::output::emit(&format!("  FAIL  {}\n", what.as_ref()));
     }
     fn warn(&mut self, what: impl AsRef<str>) {
-        println!("  warn  {}", what.as_ref());
+        crate::output::emit(&format!("  warn  {}\n", what.as_ref()));
     }
 }
 
@@ -351,13 +357,13 @@ fn validate(natives: &[Arc<dyn Plugin>], args: &ValidateArgs) -> ExitCode {
     let mut steps = Steps { failed: 0 };
     let Some(plugin) = host.plugins.first().cloned() else {
         print_plugin_diagnostics(&host, &crate::output::Output::plain());
-        println!("invalid: no plugin could be read");
+        crate::output::emit("invalid: no plugin could be read\n");
         return ExitCode::FAILURE;
     };
-    println!(
-        "plugin `{}` {} ({}, {})",
+    crate::output::emit(&format!(
+        "plugin `{}` {} ({}, {})\n",
         plugin.metadata.name, plugin.metadata.version, plugin.kind, plugin.origin
-    );
+    ));
     if host
         .diagnostics
         .iter()
@@ -427,10 +433,10 @@ fn validate(natives: &[Arc<dyn Plugin>], args: &ValidateArgs) -> ExitCode {
     }
     host.shutdown();
     if steps.failed == 0 {
-        println!("valid");
+        crate::output::emit("valid\n");
         ExitCode::SUCCESS
     } else {
-        println!("invalid: {} step(s) failed", steps.failed);
+        crate::output::emit(&format!("invalid: {} step(s) failed\n", steps.failed));
         ExitCode::FAILURE
     }
 }
@@ -633,8 +639,11 @@ fn new(args: &NewArgs) -> ExitCode {
         if *executable {
             crate::cli::make_executable(&path);
         }
-        println!("created {}", path.display());
+        crate::output::emit(&format!("created {}\n", path.display()));
     }
-    println!("{}", crate::scaffold::next_steps(args.kind, name, &dir));
+    crate::output::emit(&format!(
+        "{}\n",
+        crate::scaffold::next_steps(args.kind, name, &dir)
+    ));
     ExitCode::SUCCESS
 }

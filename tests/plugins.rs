@@ -587,6 +587,36 @@ fn plugin_validate_and_info() {
     );
 }
 
+/// `lhp plugin info` and `lhp plugin validate` into a reader that has gone: they end as
+/// they would have, with nothing on stderr (they used to panic on the closed pipe).
+#[cfg(unix)]
+#[test]
+fn plugin_info_and_validate_end_quietly_when_their_reader_goes_away() {
+    let here = repo();
+    let good = fixture("good");
+    for args in [
+        vec!["plugin", "info", "kafka_events"],
+        vec!["plugin", "validate", good.as_str()],
+        vec![],
+    ] {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_lhp"))
+            .args(&args)
+            .current_dir(here.join("examples/plugin_project"))
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{e}"));
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+        let errors = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !errors.contains("panicked") && !errors.contains("Broken pipe"),
+            "{args:?}: {errors}"
+        );
+        assert!(out.status.code().is_some(), "{args:?}: killed by a signal");
+    }
+}
+
 #[test]
 fn new_template_and_process_plugins_work_as_created() {
     let project = Project::new("name: fresh\nplugins:\n  discover_path: false\n  commands: [plugins/tagger/lhp-plugin-tagger]\n");
