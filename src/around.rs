@@ -26,11 +26,31 @@ pub(crate) struct Plan {
     monitoring_files: Vec<(PathBuf, String)>,
 }
 
+/// What decides the files around the code: the command line's bundle options.
+pub(crate) struct BundleOptions<'a> {
+    /// The environment.
+    pub(crate) env: &'a str,
+    /// `-pc`: the pipeline config, relative to the root.
+    pub(crate) pipeline_config: Option<&'a Path>,
+    /// `--no-bundle`: no bundle resources even with a databricks.yml.
+    pub(crate) no_bundle: bool,
+}
+
+impl<'a> From<&'a GenerateArgs> for BundleOptions<'a> {
+    fn from(args: &'a GenerateArgs) -> Self {
+        Self {
+            env: &args.env,
+            pipeline_config: args.pipeline_config.as_deref(),
+            no_bundle: args.no_bundle,
+        }
+    }
+}
+
 /// Reads the pipeline config, decides what monitoring covers, and checks every bundle
 /// resource's settings. Problems go to `diagnostics`; errors stop the run before writing.
 pub(crate) fn plan(
     root: &Path,
-    args: &GenerateArgs,
+    args: &BundleOptions<'_>,
     project: &mut LoadedProject,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Plan {
@@ -40,7 +60,7 @@ pub(crate) fn plan(
     };
     let monitoring_pipeline = monitoring::pipeline_name(&config);
     let bundle_on = !args.no_bundle && bundle::is_bundle(root);
-    let pipeline_config = args.pipeline_config.as_ref().and_then(|path| {
+    let pipeline_config = args.pipeline_config.and_then(|path| {
         PipelineConfig::load(
             root,
             path,
@@ -88,7 +108,7 @@ pub(crate) fn plan(
         }
         plan.monitoring_files = monitoring::files(
             root,
-            &args.env,
+            args.env,
             &config,
             &project.substitutions,
             &plan.monitored,

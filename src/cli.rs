@@ -68,7 +68,7 @@ enum Command {
     /// Exit status: 0 when there is no error (warnings are shown), 1 when there is an error
     /// (or a warning, with --strict), 2 for a usage error.
     ///
-    /// Example: lhp validate --env dev
+    /// Example: lhp validate --env dev -pc config/pipeline_config.yaml
     Validate(ValidateArgs),
     /// Generate the Python module of every flowgroup for one environment.
     ///
@@ -207,6 +207,13 @@ struct ValidateArgs {
     /// Treat warnings (deprecations) as errors; notes never fail.
     #[arg(long)]
     strict: bool,
+    /// The pipeline configuration (`-pc` works too), checked as `generate` checks it.
+    /// Required when the project has a databricks.yml, unless --no-bundle.
+    #[arg(long, value_name = "FILE")]
+    pipeline_config: Option<PathBuf>,
+    /// Leave the bundle resources out of the checks, even with a databricks.yml.
+    #[arg(long)]
+    no_bundle: bool,
     /// The project directory, or any directory inside it (default: the current one).
     #[arg(long, value_name = "DIR")]
     project: Option<PathBuf>,
@@ -455,6 +462,16 @@ fn validate(natives: &[Arc<dyn Plugin>], args: &ValidateArgs, output: &Output) -
         &hook_options(&root, &project, &args.env, output),
     );
     project.diagnostics.extend(hook_problems);
+    // What generate checks before writing around the code: the pipeline config, the
+    // bundle resources' settings, monitoring.
+    let bundle = crate::around::BundleOptions {
+        env: &args.env,
+        pipeline_config: args.pipeline_config.as_deref(),
+        no_bundle: args.no_bundle,
+    };
+    let mut around_problems = Vec::new();
+    crate::around::plan(&root, &bundle, &mut project, &mut around_problems);
+    project.diagnostics.extend(around_problems);
     print_plugin_diagnostics(&host, output);
     for diagnostic in &project.diagnostics {
         output.diagnostic(diagnostic, &project.sources);

@@ -489,7 +489,7 @@ pub(crate) fn prepare(
     print_plugin_diagnostics(&host, output);
     let mut diagnostics = std::mem::take(&mut project.diagnostics);
     diagnostics.extend(project.flowgroups.iter().filter_map(check_names));
-    let around = crate::around::plan(root, args, &mut project, &mut diagnostics);
+    let around = crate::around::plan(root, &args.into(), &mut project, &mut diagnostics);
     Prepared {
         host,
         project,

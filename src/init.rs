@@ -90,7 +90,7 @@ pub(crate) fn run(args: &InitArgs, output: &Output) -> ExitCode {
         ""
     };
     crate::output::emit(&format!(
-        "created {kind} project `{}` in {}{bundle}: {} files\n\nnext:\n  cd {}\n  lhp validate --env dev\n  lhp generate --env dev{pc}\n  lhp dag --env dev\n",
+        "created {kind} project `{}` in {}{bundle}: {} files\n\nnext:\n  cd {}\n  lhp validate --env dev{pc}\n  lhp generate --env dev{pc}\n  lhp dag --env dev\n",
         args.name,
         target.display(),
         files.len(),

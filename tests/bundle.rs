@@ -87,9 +87,11 @@ fn bundle_project(monitoring: Option<&str>) -> tempfile::TempDir {
 }
 
 fn lhp(project: &Path, args: &[&str]) -> Output {
+    // Runs that generate do it without hooks (validate publishes nothing).
+    let no_hooks = args.first().is_some_and(|command| *command != "validate");
     Command::new(env!("CARGO_BIN_EXE_lhp"))
         .args(args)
-        .arg("--no-hooks")
+        .args(no_hooks.then_some("--no-hooks"))
         .current_dir(project)
         .env("NO_COLOR", "1")
         .output()
@@ -228,6 +230,22 @@ fn each_pipeline_gets_a_resource_from_the_pipeline_config() {
 #[test]
 fn a_bundle_needs_its_pipeline_config_unless_no_bundle() {
     let project = bundle_project(None);
+    // validate refuses what generate refuses (as the reference's validate does).
+    let out = lhp(project.path(), &["validate"]);
+    let text = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("error[LHP-CFG-023]"), "{text}");
+    for passing in [
+        &["validate", "--no-bundle"][..],
+        &["validate", "-pc", "config/pc.yaml"],
+    ] {
+        let out = lhp(project.path(), passing);
+        assert!(out.status.success(), "{passing:?}: {}", stderr(&out));
+    }
+    assert!(
+        !project.path().join("resources").exists(),
+        "validate writes nothing"
+    );
     let out = lhp(project.path(), &["generate"]);
     let text = stderr(&out);
     assert_eq!(out.status.code(), Some(1), "{text}");
@@ -356,11 +374,17 @@ fn pipeline_config_mistakes_are_errors_at_their_line_and_nothing_is_written() {
     for (config, code, position) in cases {
         let project = bundle_project(None);
         std::fs::write(project.path().join("config/pc.yaml"), config).expect("write");
-        let out = lhp(project.path(), &["generate", "-pc", "config/pc.yaml"]);
-        let text = stderr(&out);
-        assert_eq!(out.status.code(), Some(1), "{config}: {text}");
-        assert!(text.contains(&format!("error[{code}]")), "{config}: {text}");
-        assert!(text.contains(position), "{config}: {text}");
+        // validate finds what generate refuses, at the same place.
+        for command in ["validate", "generate"] {
+            let out = lhp(project.path(), &[command, "-pc", "config/pc.yaml"]);
+            let text = stderr(&out);
+            assert_eq!(out.status.code(), Some(1), "{command} {config}: {text}");
+            assert!(
+                text.contains(&format!("error[{code}]")),
+                "{command} {config}: {text}"
+            );
+            assert!(text.contains(position), "{command} {config}: {text}");
+        }
         assert!(!project.path().join("generated").exists(), "{config}");
         assert!(!project.path().join("resources").exists(), "{config}");
     }

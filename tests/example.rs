@@ -1,7 +1,8 @@
-//! The example project in examples/pedal validates cleanly for both its environments.
-//! (The reference lakehouse-plumber 0.9.3 accepts it too: `oracle.sh lhp validate --env dev`
-//! and `--env prod`, with and without `--include-tests`, each report 4 pipelines validated:
-//! the three and the monitoring pipeline.)
+//! The example project in examples/pedal validates cleanly for both its environments, with
+//! its pipeline config (it is a bundle). (The reference lakehouse-plumber 0.9.3 accepts it
+//! too: `oracle.sh lhp validate --env dev -pc config/pipeline_config.yaml` and `--env prod`,
+//! with and without `--include-tests`, each report 4 pipelines validated: the three and the
+//! monitoring pipeline; without `-pc` both refuse it, LHP-CFG-023.)
 
 use std::path::Path;
 use std::process::Command;
@@ -14,9 +15,10 @@ fn the_pedal_example_validates_for_dev_and_prod() {
         &["--env", "prod"],
         &["--env", "dev", "--include-tests", "--strict"],
     ] {
+        let args = [args, &["-pc", "config/pipeline_config.yaml"]].concat();
         let out = Command::new(env!("CARGO_BIN_EXE_lhp"))
             .arg("validate")
-            .args(args)
+            .args(&args)
             .current_dir(&project)
             .env_remove("LHP_IGNORE_VERSION")
             .output()
