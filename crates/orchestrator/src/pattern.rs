@@ -249,7 +249,8 @@ impl Walk<'_> {
             let name = entry.file_name();
             let path = relative.join(&name);
             if kind.is_dir() {
-                let text = format!("{text}{}/", name.to_string_lossy());
+                // As the paths are matched: a `\` read as `/`.
+                let text = format!("{text}{}/", name.to_string_lossy().replace('\\', "/"));
                 if self.may_hold(&text) {
                     self.dir(&path, &text, found, problems);
                 }
@@ -502,6 +503,12 @@ mod tests {
             &["?ronze/*"],
             &["a/**/b/**/c"],
             &[".hidden/*"],
+            &["./**/*.yaml"],
+            &["*/**/*.yaml"],
+            &["[b]ronze/**/*.yaml"],
+            &["**"],
+            &["?**/*.yaml"],
+            &["silver/deep/**", "!**/top.yaml"],
         ] {
             let patterns: Vec<String> = patterns.iter().map(|p| (*p).to_owned()).collect();
             let walked: Vec<String> = discover(&dir, &patterns, &mut Vec::new())
@@ -521,6 +528,20 @@ mod tests {
             expected.sort_by_key(|f| PathBuf::from(f));
             assert_eq!(walked, expected, "{patterns:?}");
         }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// On Unix a `\` is part of a name; discovery reads it as `/`, and so does the walk.
+    #[cfg(unix)]
+    #[test]
+    fn a_directory_named_with_a_backslash_is_walked_as_its_pattern_reads_it() {
+        let dir = std::env::temp_dir().join(format!("lhp-pattern-slash-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let file = dir.join("a\\b").join("x.yaml");
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(&file, "x: 1").unwrap();
+        let found = discover(&dir, &["a/b/*.yaml".to_owned()], &mut Vec::new());
+        assert_eq!(found, [PathBuf::from("a\\b/x.yaml")]);
         let _ = std::fs::remove_dir_all(&dir);
     }
 
