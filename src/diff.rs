@@ -125,7 +125,10 @@ pub(crate) fn run(natives: &[Arc<dyn Plugin>], args: &DiffArgs, output: &Output)
         }
         output.error(
             "LHP-GEN-000",
-            &format!("no diff: the project has {errors} error(s); `lhp validate --env {}` shows the same", args.env),
+            &format!(
+                "no diff: the project has {errors} error(s); `{}` shows the same",
+                crate::generate::validate_command(&args.as_generate())
+            ),
         );
         host.shutdown();
         return ExitCode::from(TROUBLE);

@@ -504,6 +504,107 @@ fn monitoring_writes_its_pipeline_notebook_and_job_and_removes_them_when_turned_
     );
 }
 
+/// Job settings the monitoring job cannot carry, and pipeline settings a resource cannot
+/// carry, used to be left out without a word: each is an error at its line, found by
+/// validate and generate alike, and nothing is written.
+#[test]
+fn settings_of_a_shape_the_files_cannot_carry_are_errors_at_their_line() {
+    let job_cases = [
+        (
+            "tags: [a, b]\n",
+            "config/job.yaml:1",
+            "`tags` in the monitoring job config must be a mapping",
+        ),
+        (
+            "schedule: \"0 0 * * *\"\n",
+            "config/job.yaml:1",
+            "`schedule` in the monitoring job config must be a mapping",
+        ),
+        (
+            "email_notifications: [ops@example.com]\n",
+            "config/job.yaml:1",
+            "`email_notifications` in the monitoring job config must be a mapping",
+        ),
+        (
+            "email_notifications:\n  on_failure: ops@example.com\n",
+            "config/job.yaml:2",
+            "`email_notifications.on_failure` must be a list",
+        ),
+        (
+            "timeout_seconds: 60\ntasks: []\n",
+            "config/job.yaml:2",
+            "the monitoring job's `tasks` are lhp's",
+        ),
+        (
+            "permissions: {level: CAN_VIEW}\n",
+            "config/job.yaml:1",
+            "`permissions` in the monitoring job config must be a list",
+        ),
+    ];
+    for (job, position, expected) in job_cases {
+        let project = bundle_project(Some(MONITORING));
+        std::fs::write(project.path().join("config/job.yaml"), job).expect("write");
+        for command in ["validate", "generate"] {
+            let out = lhp(project.path(), &[command, "-pc", "config/pc.yaml"]);
+            let text = stderr(&out);
+            assert_eq!(out.status.code(), Some(1), "{command} {job}: {text}");
+            assert!(
+                text.contains("error[LHP-CFG-008]"),
+                "{command} {job}: {text}"
+            );
+            assert!(text.contains(expected), "{command} {job}: {text}");
+            assert!(text.contains(position), "{command} {job}: {text}");
+        }
+        assert!(!project.path().join("generated").exists(), "{job}");
+        assert!(!project.path().join("resources").exists(), "{job}");
+    }
+    let pipeline_cases = [
+        ("tags: [a]\n", "`tags` must be a mapping"),
+        (
+            "notifications: {email_recipients: [a@example.com]}\n",
+            "`notifications` must be a list",
+        ),
+        (
+            "notifications:\n  - ops@example.com\n",
+            "a notification must be a mapping",
+        ),
+        (
+            "notifications:\n  - {email_recipients: a@example.com}\n",
+            "`email_recipients` must be a list",
+        ),
+        (
+            "serverless: false\nclusters: {label: default}\n",
+            "`clusters` must be a list",
+        ),
+        (
+            "serverless: false\nclusters:\n  - default\n",
+            "a cluster must be a mapping",
+        ),
+    ];
+    for (settings, expected) in pipeline_cases {
+        let project = bundle_project(None);
+        let config = format!(
+            "project_defaults: {{catalog: c, schema: s}}\n---\npipeline: marts\n{settings}"
+        );
+        std::fs::write(project.path().join("config/pc.yaml"), config).expect("write");
+        for command in ["validate", "generate"] {
+            let out = lhp(project.path(), &[command, "-pc", "config/pc.yaml"]);
+            let text = stderr(&out);
+            assert_eq!(out.status.code(), Some(1), "{command} {settings}: {text}");
+            assert!(
+                text.contains("error[LHP-VAL-009]"),
+                "{command} {settings}: {text}"
+            );
+            assert!(text.contains(expected), "{command} {settings}: {text}");
+            assert!(
+                text.contains("config/pc.yaml:"),
+                "{command} {settings}: {text}"
+            );
+        }
+        assert!(!project.path().join("resources").exists(), "{settings}");
+    }
+}
+
 #[test]
 fn monitoring_settings_are_checked_where_they_are_written() {
     let cases = [

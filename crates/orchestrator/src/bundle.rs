@@ -430,6 +430,78 @@ fn check_settings(settings: &Value, problems: &mut Vec<Diagnostic>) {
             }
         }
     }
+    // Settings of a shape the resource cannot carry would otherwise be left out silently.
+    if let Some(value) = map.get("tags").filter(|v| v.is_truthy()) {
+        if value.as_map().is_none() {
+            problem(
+                format!(
+                    "`tags` must be a mapping of names to values, not {}",
+                    value.kind.describe()
+                ),
+                value.span,
+            );
+        }
+    }
+    if let Some(value) = map.get("notifications").filter(|v| v.is_truthy()) {
+        match value.as_seq() {
+            None => problem(
+                format!(
+                    "`notifications` must be a list of `{{email_recipients: [...], alerts: [...]}}`, not {}",
+                    value.kind.describe()
+                ),
+                value.span,
+            ),
+            Some(entries) => {
+                for entry in entries {
+                    let Some(fields) = entry.as_map() else {
+                        problem(
+                            format!(
+                                "a notification must be a mapping (`email_recipients`, `alerts`), not {}",
+                                entry.kind.describe()
+                            ),
+                            entry.span,
+                        );
+                        continue;
+                    };
+                    for key in ["email_recipients", "alerts"] {
+                        if let Some(list) = fields.get(key).filter(|v| v.is_truthy()) {
+                            if list.as_seq().is_none() {
+                                problem(
+                                    format!(
+                                        "`{key}` must be a list, not {}",
+                                        list.kind.describe()
+                                    ),
+                                    list.span,
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    if let Some(value) = map.get("clusters").filter(|v| v.is_truthy()) {
+        match value.as_seq() {
+            None => problem(
+                format!(
+                    "`clusters` must be a list of cluster settings, not {}",
+                    value.kind.describe()
+                ),
+                value.span,
+            ),
+            Some(entries) => {
+                for entry in entries.iter().filter(|e| e.as_map().is_none()) {
+                    problem(
+                        format!(
+                            "a cluster must be a mapping of its settings, not {}",
+                            entry.kind.describe()
+                        ),
+                        entry.span,
+                    );
+                }
+            }
+        }
+    }
     if let Some(value) = map.get("permissions") {
         let Some(entries) = value.as_seq() else {
             problem(

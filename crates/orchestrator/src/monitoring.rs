@@ -511,6 +511,9 @@ fn job_resource(
         );
         return None;
     }
+    if !job_settings_are_shaped(&settings, problems) {
+        return None;
+    }
     substitutions.substitute(&mut settings, &mut Vec::new(), problems);
     let defaults = {
         let text =
@@ -523,6 +526,75 @@ fn job_resource(
     let mut merged = defaults.unwrap_or_else(|| Value::new(at, ValueKind::Map(Map::new())));
     deep_merge(&mut merged, &settings);
     Some(render_job(pipeline, &merged, has_pipeline))
+}
+
+/// Refuses, each at its line, job settings of a shape the job cannot carry: the job would
+/// otherwise leave them out without a word. True when there is none.
+fn job_settings_are_shaped(settings: &Value, problems: &mut Vec<Diagnostic>) -> bool {
+    let Some(map) = settings.as_map() else {
+        return true;
+    };
+    let before = problems.len();
+    let mut refuse = |message: String, at: Span| {
+        problems.push(Diagnostic::error("LHP-CFG-008", message).at(at));
+    };
+    for key in [
+        "tags",
+        "schedule",
+        "queue",
+        "notebook_cluster",
+        "email_notifications",
+        "webhook_notifications",
+    ] {
+        let Some(value) = truthy(map.get(key)) else {
+            continue;
+        };
+        let Some(fields) = value.as_map() else {
+            refuse(
+                format!(
+                    "`{key}` in the monitoring job config must be a mapping, not {}",
+                    value.kind.describe()
+                ),
+                value.span,
+            );
+            continue;
+        };
+        if key.ends_with("_notifications") {
+            for (moment, list) in fields.iter_str() {
+                if truthy(Some(list)).is_some() && list.as_seq().is_none() {
+                    refuse(
+                        format!(
+                            "`{key}.{moment}` must be a list, not {}",
+                            list.kind.describe()
+                        ),
+                        list.span,
+                    );
+                }
+            }
+        }
+    }
+    if let Some(value) = truthy(map.get("permissions")) {
+        if value.as_seq().is_none() {
+            refuse(
+                format!(
+                    "`permissions` in the monitoring job config must be a list, not {}",
+                    value.kind.describe()
+                ),
+                value.span,
+            );
+        }
+    }
+    if let Some(tasks) = map.get("tasks") {
+        problems.push(
+            Diagnostic::error(
+                "LHP-CFG-008",
+                "the monitoring job's `tasks` are lhp's (the union notebook, then the monitoring pipeline): they cannot be set here",
+            )
+            .at(tasks.span)
+            .hint("remove `tasks`; set the union task's cluster with `notebook_cluster`"),
+        );
+    }
+    problems.len() == before
 }
 
 /// A scalar as the reference writes it unquoted; a collection as it is.
