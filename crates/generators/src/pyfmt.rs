@@ -10,24 +10,22 @@
 //! between `# fmt: off` and `# fmt: on`), so the worst
 //! case is text that is not reflowed, never text that changes meaning.
 
+use std::borrow::Cow;
+
 /// The formatter's line length.
 const WIDTH: usize = 88;
 
 /// Lays out `source` (one logical line per statement) as `ruff format` would.
 pub fn format_module(source: &str) -> String {
+    // Lines borrow from `source` unless the formatter changes them: most lines are copied
+    // once, into the result.
     let mut laid_out: Vec<OutLine> = Vec::new();
     for statement in split_statements(source) {
         match statement {
             Statement::Blank => laid_out.push(OutLine::Blank),
-            Statement::Line(line) => {
-                let mut pieces = reflow(&normalize_quotes(&line)).into_iter();
-                if let Some(first) = pieces.next() {
-                    laid_out.push(OutLine::Start(first));
-                }
-                laid_out.extend(pieces.map(OutLine::Continuation));
-            }
+            Statement::Line(line) => reflow_into(normalize_quotes(line), &mut laid_out),
             Statement::Verbatim(group) => {
-                let mut pieces = group.into_iter();
+                let mut pieces = group.into_iter().map(Cow::Borrowed);
                 if let Some(first) = pieces.next() {
                     laid_out.push(OutLine::Start(first));
                 }
@@ -35,7 +33,8 @@ pub fn format_module(source: &str) -> String {
             }
         }
     }
-    let mut text = blank_lines(&laid_out).join("\n");
+    let mut text = String::with_capacity(source.len());
+    blank_lines(&laid_out, &mut text);
     while text.ends_with('\n') {
         text.pop();
     }
@@ -45,22 +44,23 @@ pub fn format_module(source: &str) -> String {
 
 /// A laid-out line: a blank line between statements, the first line of a statement, or a
 /// line continuing one (kept as it is, blank or not).
-enum OutLine {
+enum OutLine<'a> {
     Blank,
-    Start(String),
-    Continuation(String),
+    Start(Cow<'a, str>),
+    Continuation(Cow<'a, str>),
 }
 
-/// A statement as read: a blank line, a single physical line, or several kept verbatim.
-enum Statement {
+/// A statement as read: a blank line, a single physical line (or lines joined into one),
+/// or several kept verbatim.
+enum Statement<'a> {
     Blank,
-    Line(String),
-    Verbatim(Vec<String>),
+    Line(Cow<'a, str>),
+    Verbatim(Vec<&'a str>),
 }
 
 /// Groups physical lines into statements: a line whose brackets or triple-quoted strings
 /// stay open takes the following lines with it.
-fn split_statements(source: &str) -> Vec<Statement> {
+fn split_statements(source: &str) -> Vec<Statement<'_>> {
     let lines: Vec<&str> = source.lines().collect();
     let mut statements = Vec::new();
     let mut at = 0;
@@ -78,7 +78,7 @@ fn split_statements(source: &str) -> Vec<Statement> {
             let mut group = Vec::new();
             while at < lines.len() {
                 let kept = lines[at].trim_end();
-                group.push(kept.to_owned());
+                group.push(kept);
                 at += 1;
                 if kept.trim() == "# fmt: on" {
                     break;
@@ -90,17 +90,13 @@ fn split_statements(source: &str) -> Vec<Statement> {
         let mut state = ScanState::default();
         state.scan(line);
         if state.is_closed() {
-            statements.push(Statement::Line(line.to_owned()));
+            statements.push(Statement::Line(Cow::Borrowed(line)));
             at += 1;
             continue;
         }
         // The first line may open a string whose text goes on; keep its end as written.
         let mut holds_string = state.in_string.is_some();
-        let mut group = vec![if state.in_string.is_some() {
-            raw.to_owned()
-        } else {
-            line.to_owned()
-        }];
+        let mut group = vec![if state.in_string.is_some() { raw } else { line }];
         at += 1;
         while at < lines.len() && !state.is_closed() {
             // Inside a string the text is kept exactly, trailing spaces included.
@@ -111,19 +107,19 @@ fn split_statements(source: &str) -> Vec<Statement> {
             };
             let in_string_before = state.in_string.is_some();
             state.scan(next);
-            group.push(next.to_owned());
+            group.push(next);
             at += 1;
             holds_string |= in_string_before || state.in_string.is_some();
         }
         // A statement already split over lines, without multi-line strings or comments, is
         // laid out again from one line, as the formatter would.
         if !holds_string && state.is_closed() && joinable(&group) {
-            let mut joined = group[0].clone();
+            let mut joined = group[0].to_owned();
             for piece in &group[1..] {
                 joined.push(' ');
                 joined.push_str(piece.trim());
             }
-            statements.push(Statement::Line(joined));
+            statements.push(Statement::Line(Cow::Owned(joined)));
             continue;
         }
         statements.push(Statement::Verbatim(group));
@@ -132,7 +128,7 @@ fn split_statements(source: &str) -> Vec<Statement> {
 }
 
 /// Whether a statement split over `group`'s lines can be read as one line.
-fn joinable(group: &[String]) -> bool {
+fn joinable(group: &[&str]) -> bool {
     let first = group[0].trim_start();
     let keyword = first.split([' ', '(', ':']).next().unwrap_or_default();
     let compound = [
@@ -406,6 +402,19 @@ fn top_level(tokens: &[Token], wanted: impl Fn(usize, &Token) -> bool) -> Vec<us
     found
 }
 
+/// Adds one statement's line to `out`, split into several when it is too long.
+fn reflow_into<'a>(line: Cow<'a, str>, out: &mut Vec<OutLine<'a>>) {
+    if width(&line) <= WIDTH {
+        out.push(OutLine::Start(line));
+        return;
+    }
+    let mut pieces = reflow(&line).into_iter().map(Cow::Owned);
+    if let Some(first) = pieces.next() {
+        out.push(OutLine::Start(first));
+    }
+    out.extend(pieces.map(OutLine::Continuation));
+}
+
 /// Lays out one physical line, splitting it when it is too long.
 fn reflow(line: &str) -> Vec<String> {
     if width(line) <= WIDTH {
@@ -556,8 +565,8 @@ fn layout(
 /// functions and classes (their leading comments included), one before nested ones that
 /// follow other statements, at most two blank lines at the top level and one inside, none
 /// at the start of a file or right after a decorator or a `def` line.
-fn blank_lines(lines: &[OutLine]) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
+fn blank_lines(lines: &[OutLine<'_>], text: &mut String) {
+    let mut out = Joined { text, lines: 0 };
     let mut pending_blank = 0usize;
     // Indentation of each `def`/`class` whose body we are in.
     let mut open_definitions: Vec<usize> = Vec::new();
@@ -572,7 +581,7 @@ fn blank_lines(lines: &[OutLine]) -> Vec<String> {
                 continue;
             }
             OutLine::Continuation(text) => {
-                out.push(text.clone());
+                out.push(text);
                 continue;
             }
             OutLine::Start(text) => text,
@@ -601,7 +610,7 @@ fn blank_lines(lines: &[OutLine]) -> Vec<String> {
         let limit = if indent == 0 { 2 } else { 1 };
         let is_import = code.starts_with("import ") || code.starts_with("from ");
         let blanks =
-            if out.is_empty() || after_header || (after_leading_comment && pending_blank == 0) {
+            if out.lines == 0 || after_header || (after_leading_comment && pending_blank == 0) {
                 0
             } else if leads_definition || left_definition {
                 if indent == 0 {
@@ -621,9 +630,11 @@ fn blank_lines(lines: &[OutLine]) -> Vec<String> {
         } else {
             blanks
         };
-        out.extend(std::iter::repeat_n(String::new(), blanks));
+        for _ in 0..blanks {
+            out.push("");
+        }
         pending_blank = 0;
-        out.push(line.clone());
+        out.push(line);
         if starts_definition(line) && !code.starts_with('@') {
             open_definitions.push(indent);
         }
@@ -633,7 +644,22 @@ fn blank_lines(lines: &[OutLine]) -> Vec<String> {
         after_imports = indent == 0 && is_import;
         seen_code |= !comment;
     }
-    out
+}
+
+/// Lines joined with newlines as they come.
+struct Joined<'t> {
+    text: &'t mut String,
+    lines: usize,
+}
+
+impl Joined<'_> {
+    fn push(&mut self, line: &str) {
+        if self.lines > 0 {
+            self.text.push('\n');
+        }
+        self.text.push_str(line);
+        self.lines += 1;
+    }
 }
 
 /// Whether a statement is a bare string (a docstring when it comes first).
@@ -644,11 +670,16 @@ fn is_string_start(code: &str) -> bool {
 
 /// Double quotes for single-quoted strings that hold no double quote (the formatter's
 /// preference); triple-quoted strings, comments and anything after them are left alone.
-fn normalize_quotes(line: &str) -> String {
+fn normalize_quotes(line: Cow<'_, str>) -> Cow<'_, str> {
     // Only single-quoted strings change: most lines have none.
     if !line.contains('\'') {
-        return line.to_owned();
+        return line;
     }
+    Cow::Owned(double_quoted(&line))
+}
+
+/// `line` with its single-quoted strings double-quoted (see [`normalize_quotes`]).
+fn double_quoted(line: &str) -> String {
     let chars: Vec<char> = line.chars().collect();
     let mut out = String::with_capacity(line.len());
     let mut i = 0;
@@ -723,6 +754,7 @@ mod tests {
 
     #[test]
     fn single_quotes_become_double_where_nothing_needs_escaping() {
+        let normalize_quotes = |line: &str| normalize_quotes(Cow::Borrowed(line)).into_owned();
         assert_eq!(
             normalize_quotes("f('a', 'it\\'s', 'say \"x\"')"),
             "f(\"a\", \"it's\", 'say \"x\"')"
