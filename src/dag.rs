@@ -62,10 +62,16 @@ pub(crate) fn run(natives: &[Arc<dyn Plugin>], args: &DagArgs, output: &Output) 
         for diagnostic in &errors {
             output.diagnostic(diagnostic, &project.sources);
         }
+        // dag reads no pipeline config: in a bundle, validate shows the same without one.
+        let bundle = if lhp_orchestrator::bundle::is_bundle(&root) {
+            " --no-bundle"
+        } else {
+            ""
+        };
         output.error(
             "LHP-GEN-000",
             &format!(
-                "no graph: the project has {} error(s); `lhp validate --env {}` shows the same",
+                "no graph: the project has {} error(s); `lhp validate --env {}{bundle}` shows the same",
                 errors.len(),
                 args.env
             ),

@@ -462,6 +462,46 @@ fn dag_accepts_flowgroups_of_one_pipeline_that_depend_on_each_other_without_a_ta
     assert!(!stderr(&out).contains("LHP-DEP"), "{}", stderr(&out));
 }
 
+/// A project with an error gets no graph, and is pointed to the validate that shows the
+/// same errors: in a bundle, one without the pipeline config dag does not read.
+#[test]
+fn dag_of_a_project_with_errors_names_the_validate_that_shows_them() {
+    for bundle in [false, true] {
+        let mut args = vec!["roast", "--sample"];
+        if bundle {
+            args.push("--bundle");
+        }
+        let (_dir, project) = init(&args);
+        std::fs::write(
+            project.join("pipelines/broken.yaml"),
+            "pipeline: x\nflowgroup: broken\nactions: 3\n",
+        )
+        .expect("write");
+        let out = lhp_in(&project, &["dag", "--env", "dev"]);
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        let suggested = if bundle {
+            "`lhp validate --env dev --no-bundle` shows the same"
+        } else {
+            "`lhp validate --env dev` shows the same"
+        };
+        assert!(stderr(&out).contains(suggested), "{}", stderr(&out));
+        // ...and it does: the same error, and nothing else.
+        let command: Vec<&str> = suggested
+            .trim_start_matches("`lhp ")
+            .trim_end_matches("` shows the same")
+            .split(' ')
+            .collect();
+        let check = lhp_in(&project, &command);
+        assert_eq!(check.status.code(), Some(1), "{}", stderr(&check));
+        assert_eq!(
+            stderr(&check).matches("error[").count(),
+            1,
+            "{}",
+            stderr(&check)
+        );
+    }
+}
+
 #[test]
 fn dag_writes_text_dot_mermaid_and_json_of_the_sample_in_run_order() {
     let (_dir, project) = init(&["roast", "--sample"]);
