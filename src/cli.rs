@@ -188,6 +188,9 @@ pub(crate) struct GenerateArgs {
     /// run (the last run is remembered in .lhp/generate/).
     #[arg(long)]
     pub(crate) force: bool,
+    /// Draw no progress bar (one is drawn only on a terminal, and not with -q).
+    #[arg(long)]
+    pub(crate) no_progress: bool,
     /// The project directory, or any directory inside it (default: the current one).
     #[arg(long, value_name = "DIR")]
     pub(crate) project: Option<PathBuf>,
@@ -214,6 +217,9 @@ struct ValidateArgs {
     /// Leave the bundle resources out of the checks, even with a databricks.yml.
     #[arg(long)]
     no_bundle: bool,
+    /// Accepted for the reference's command lines: validate draws no progress.
+    #[arg(long)]
+    no_progress: bool,
     /// The project directory, or any directory inside it (default: the current one).
     #[arg(long, value_name = "DIR")]
     project: Option<PathBuf>,

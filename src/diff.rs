@@ -45,6 +45,16 @@ pub(crate) struct DiffArgs {
     /// Only the paths, one per line: `+` new, `~` changed, `-` removed.
     #[arg(long)]
     name_only: bool,
+    /// Accepted for the reference's command lines: a diff with changes always exits 1.
+    #[arg(long)]
+    exit_code: bool,
+    /// Accepted for the reference's command lines: the unified diffs are shown unless
+    /// --name-only.
+    #[arg(short = 's', long)]
+    show_details: bool,
+    /// Accepted for the reference's command lines: diff draws no progress.
+    #[arg(long)]
+    no_progress: bool,
     /// The project directory, or any directory inside it (default: the current one).
     #[arg(long, value_name = "DIR")]
     project: Option<PathBuf>,
@@ -64,6 +74,7 @@ impl DiffArgs {
             pipeline_config: self.pipeline_config.clone(),
             no_bundle: self.no_bundle,
             force: true,
+            no_progress: true,
             project: self.project.clone(),
         }
     }

@@ -197,7 +197,11 @@ pub fn run(natives: &[Arc<dyn Plugin>], args: &GenerateArgs, output: &Output) ->
         }
     }
 
-    let bar = if std::io::stderr().is_terminal() && output.human() && !output.quiet() {
+    let bar = if std::io::stderr().is_terminal()
+        && output.human()
+        && !output.quiet()
+        && !args.no_progress
+    {
         let bar = ProgressBar::new(project.flowgroups.len() as u64);
         if let Ok(bar_style) =
             ProgressStyle::with_template("{spinner} generating [{bar:30}] {pos}/{len} {msg}")

@@ -462,6 +462,41 @@ fn dag_accepts_flowgroups_of_one_pipeline_that_depend_on_each_other_without_a_ta
     assert!(!stderr(&out).contains("LHP-DEP"), "{}", stderr(&out));
 }
 
+/// The reference's flags that scripts pass (`--no-progress`, and diff's `--exit-code` and
+/// `-s/--show-details`) are accepted, and change nothing that a script reads.
+#[test]
+fn the_references_flags_are_accepted_where_scripts_pass_them() {
+    let (_dir, project) = init(&["starter"]);
+    let out = lhp_in(&project, &["validate", "--env", "dev", "--no-progress"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = lhp_in(
+        &project,
+        &["diff", "--env", "dev", "--exit-code", "-s", "--no-progress"],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "changes to make: {}",
+        stderr(&out)
+    );
+    assert!(
+        stdout(&out).contains("+++ "),
+        "unified diffs: {}",
+        stdout(&out)
+    );
+    let out = lhp_in(
+        &project,
+        &["generate", "--env", "dev", "--no-progress", "--no-hooks"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = lhp_in(
+        &project,
+        &["diff", "--env", "dev", "--show-details", "--exit-code"],
+    );
+    assert_eq!(out.status.code(), Some(0), "nothing left: {}", stderr(&out));
+    assert!(stdout(&out).is_empty(), "{}", stdout(&out));
+}
+
 /// A project with an error gets no graph, and is pointed to the validate that shows the
 /// same errors: in a bundle, one without the pipeline config dag does not read.
 #[test]
