@@ -36,6 +36,20 @@ pub(crate) struct BundleOptions<'a> {
     pub(crate) no_bundle: bool,
 }
 
+impl BundleOptions<'_> {
+    /// The `lhp validate` that makes the checks a command with these options makes.
+    pub(crate) fn validate_command(&self) -> String {
+        let mut command = format!("lhp validate --env {}", self.env);
+        if let Some(config) = self.pipeline_config {
+            command.push_str(&format!(" -pc {}", config.display()));
+        }
+        if self.no_bundle {
+            command.push_str(" --no-bundle");
+        }
+        command
+    }
+}
+
 impl<'a> From<&'a GenerateArgs> for BundleOptions<'a> {
     fn from(args: &'a GenerateArgs) -> Self {
         Self {

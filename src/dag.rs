@@ -63,17 +63,17 @@ pub(crate) fn run(natives: &[Arc<dyn Plugin>], args: &DagArgs, output: &Output) 
             output.diagnostic(diagnostic, &project.sources);
         }
         // dag reads no pipeline config: in a bundle, validate shows the same without one.
-        let bundle = if lhp_orchestrator::bundle::is_bundle(&root) {
-            " --no-bundle"
-        } else {
-            ""
+        let checks = crate::around::BundleOptions {
+            env: &args.env,
+            pipeline_config: None,
+            no_bundle: lhp_orchestrator::bundle::is_bundle(&root),
         };
         output.error(
             "LHP-GEN-000",
             &format!(
-                "no graph: the project has {} error(s); `lhp validate --env {}{bundle}` shows the same",
+                "no graph: the project has {} error(s); `{}` shows the same",
                 errors.len(),
-                args.env
+                checks.validate_command()
             ),
         );
         return ExitCode::FAILURE;

@@ -138,7 +138,7 @@ pub(crate) fn run(natives: &[Arc<dyn Plugin>], args: &DiffArgs, output: &Output)
             "LHP-GEN-000",
             &format!(
                 "no diff: the project has {errors} error(s); `{}` shows the same",
-                crate::generate::validate_command(&args.as_generate())
+                crate::around::BundleOptions::from(&args.as_generate()).validate_command()
             ),
         );
         host.shutdown();

@@ -166,7 +166,7 @@ pub fn run(natives: &[Arc<dyn Plugin>], args: &GenerateArgs, output: &Output) ->
             "LHP-GEN-000",
             &format!(
                 "nothing generated: the project has {errors} error(s); `{}` shows the same",
-                validate_command(args)
+                crate::around::BundleOptions::from(args).validate_command()
             ),
         );
         let totals = RunTotals {
@@ -723,16 +723,4 @@ fn to_event_error(
         sources,
         root,
     )
-}
-
-/// The `lhp validate` that checks what a `generate` (or `diff`) with `args` checks.
-pub(crate) fn validate_command(args: &GenerateArgs) -> String {
-    let mut command = format!("lhp validate --env {}", args.env);
-    if let Some(config) = &args.pipeline_config {
-        command.push_str(&format!(" -pc {}", config.display()));
-    }
-    if args.no_bundle {
-        command.push_str(" --no-bundle");
-    }
-    command
 }

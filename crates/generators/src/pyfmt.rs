@@ -23,13 +23,17 @@ pub fn format_module(source: &str) -> String {
     for statement in split_statements(source) {
         match statement {
             Statement::Blank => laid_out.push(OutLine::Blank),
-            Statement::Line(line) => reflow_into(normalize_quotes(line), &mut laid_out),
-            Statement::Verbatim(group) => {
-                let mut pieces = group.into_iter().map(Cow::Borrowed);
-                if let Some(first) = pieces.next() {
-                    laid_out.push(OutLine::Start(first));
+            Statement::Line(line) => {
+                let line = normalize_quotes(line);
+                match reflow(&line) {
+                    Some(pieces) => {
+                        push_statement(&mut laid_out, pieces.into_iter().map(Cow::Owned))
+                    }
+                    None => laid_out.push(OutLine::Start(line)),
                 }
-                laid_out.extend(pieces.map(OutLine::Continuation));
+            }
+            Statement::Verbatim(group) => {
+                push_statement(&mut laid_out, group.into_iter().map(Cow::Borrowed));
             }
         }
     }
@@ -40,6 +44,14 @@ pub fn format_module(source: &str) -> String {
     }
     text.push('\n');
     text
+}
+
+/// Adds a statement laid out over `pieces`: its first line, then the lines continuing it.
+fn push_statement<'a>(out: &mut Vec<OutLine<'a>>, mut pieces: impl Iterator<Item = Cow<'a, str>>) {
+    if let Some(first) = pieces.next() {
+        out.push(OutLine::Start(first));
+    }
+    out.extend(pieces.map(OutLine::Continuation));
 }
 
 /// A laid-out line: a blank line between statements, the first line of a statement, or a
@@ -402,36 +414,22 @@ fn top_level(tokens: &[Token], wanted: impl Fn(usize, &Token) -> bool) -> Vec<us
     found
 }
 
-/// Adds one statement's line to `out`, split into several when it is too long.
-fn reflow_into<'a>(line: Cow<'a, str>, out: &mut Vec<OutLine<'a>>) {
-    if width(&line) <= WIDTH {
-        out.push(OutLine::Start(line));
-        return;
-    }
-    let mut pieces = reflow(&line).into_iter().map(Cow::Owned);
-    if let Some(first) = pieces.next() {
-        out.push(OutLine::Start(first));
-    }
-    out.extend(pieces.map(OutLine::Continuation));
-}
-
-/// Lays out one physical line, splitting it when it is too long.
-fn reflow(line: &str) -> Vec<String> {
+/// Lays out one physical line, split when it is too long; `None` when it stays as written
+/// (most lines), so that the caller keeps it without a copy.
+fn reflow(line: &str) -> Option<Vec<String>> {
     if width(line) <= WIDTH {
-        return vec![line.to_owned()];
+        return None;
     }
     let indent_width = line.len() - line.trim_start().len();
     let indent = &line[..indent_width];
     let code = line.trim_start();
-    let Some(tokens) = tokenize(code) else {
-        return vec![line.to_owned()];
-    };
+    let tokens = tokenize(code)?;
     // Only expressions, assignments, decorators and returns are split.
     let (prefix, expression, chained_ok) = match tokens.first().map(|t| t.text.as_str()) {
         Some("@") => ("@".to_owned(), &tokens[1..], false),
         Some("return") => ("return ".to_owned(), &tokens[1..], true),
         Some("def" | "class" | "if" | "for" | "while" | "with" | "elif" | "import" | "from") => {
-            return vec![line.to_owned()]
+            return None
         }
         _ => {
             let assignment = top_level(&tokens, |_, t| t.text == "=");
@@ -446,9 +444,9 @@ fn reflow(line: &str) -> Vec<String> {
         }
     };
     if expression.is_empty() {
-        return vec![line.to_owned()];
+        return None;
     }
-    layout(indent, &prefix, expression, "", chained_ok)
+    Some(layout(indent, &prefix, expression, "", chained_ok))
 }
 
 /// Lays out `prefix + expression + suffix` at `indent`.

@@ -358,6 +358,25 @@ impl PipelineConfig {
     }
 }
 
+/// What a setting must be to be carried into a written file.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Shape {
+    Mapping,
+    List,
+}
+
+impl Shape {
+    /// The problem with `value` when it is not of this shape: "`what` must be `must_be`,
+    /// not a string"; `None` when it is.
+    pub(crate) fn misfit(self, value: &Value, what: &str, must_be: &str) -> Option<String> {
+        let fits = match self {
+            Self::Mapping => value.as_map().is_some(),
+            Self::List => value.as_seq().is_some(),
+        };
+        (!fits).then(|| format!("{what} must be {must_be}, not {}", value.kind.describe()))
+    }
+}
+
 /// Checks the settings the reference checks (unknown keys pass, for new Databricks fields).
 fn check_settings(settings: &Value, problems: &mut Vec<Diagnostic>) {
     let Some(map) = settings.as_map() else {
@@ -431,75 +450,51 @@ fn check_settings(settings: &Value, problems: &mut Vec<Diagnostic>) {
         }
     }
     // Settings of a shape the resource cannot carry would otherwise be left out silently.
-    if let Some(value) = map.get("tags").filter(|v| v.is_truthy()) {
-        if value.as_map().is_none() {
-            problem(
-                format!(
-                    "`tags` must be a mapping of names to values, not {}",
-                    value.kind.describe()
-                ),
-                value.span,
+    let set = |key: &str| truthy(map.get(key));
+    let mut misfit = |value: &Value, shape: Shape, what: &str, must_be: &str| {
+        if let Some(message) = shape.misfit(value, what, must_be) {
+            problem(message, value.span);
+        }
+    };
+    if let Some(tags) = set("tags") {
+        misfit(
+            tags,
+            Shape::Mapping,
+            "`tags`",
+            "a mapping of names to values",
+        );
+    }
+    if let Some(notifications) = set("notifications") {
+        misfit(
+            notifications,
+            Shape::List,
+            "`notifications`",
+            "a list of `{email_recipients: [...], alerts: [...]}`",
+        );
+        for entry in notifications.as_seq().unwrap_or_default() {
+            let must_be = "a mapping (`email_recipients`, `alerts`)";
+            misfit(entry, Shape::Mapping, "a notification", must_be);
+            for key in ["email_recipients", "alerts"] {
+                if let Some(list) = truthy(entry.as_map().and_then(|fields| fields.get(key))) {
+                    misfit(list, Shape::List, &format!("`{key}`"), "a list");
+                }
+            }
+        }
+    }
+    if let Some(clusters) = set("clusters") {
+        misfit(
+            clusters,
+            Shape::List,
+            "`clusters`",
+            "a list of cluster settings",
+        );
+        for entry in clusters.as_seq().unwrap_or_default() {
+            misfit(
+                entry,
+                Shape::Mapping,
+                "a cluster",
+                "a mapping of its settings",
             );
-        }
-    }
-    if let Some(value) = map.get("notifications").filter(|v| v.is_truthy()) {
-        match value.as_seq() {
-            None => problem(
-                format!(
-                    "`notifications` must be a list of `{{email_recipients: [...], alerts: [...]}}`, not {}",
-                    value.kind.describe()
-                ),
-                value.span,
-            ),
-            Some(entries) => {
-                for entry in entries {
-                    let Some(fields) = entry.as_map() else {
-                        problem(
-                            format!(
-                                "a notification must be a mapping (`email_recipients`, `alerts`), not {}",
-                                entry.kind.describe()
-                            ),
-                            entry.span,
-                        );
-                        continue;
-                    };
-                    for key in ["email_recipients", "alerts"] {
-                        if let Some(list) = fields.get(key).filter(|v| v.is_truthy()) {
-                            if list.as_seq().is_none() {
-                                problem(
-                                    format!(
-                                        "`{key}` must be a list, not {}",
-                                        list.kind.describe()
-                                    ),
-                                    list.span,
-                                );
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    }
-    if let Some(value) = map.get("clusters").filter(|v| v.is_truthy()) {
-        match value.as_seq() {
-            None => problem(
-                format!(
-                    "`clusters` must be a list of cluster settings, not {}",
-                    value.kind.describe()
-                ),
-                value.span,
-            ),
-            Some(entries) => {
-                for entry in entries.iter().filter(|e| e.as_map().is_none()) {
-                    problem(
-                        format!(
-                            "a cluster must be a mapping of its settings, not {}",
-                            entry.kind.describe()
-                        ),
-                        entry.span,
-                    );
-                }
-            }
         }
     }
     if let Some(value) = map.get("permissions") {

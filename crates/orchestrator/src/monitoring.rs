@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use lhp_plugin::{load_documents, Limits, Map, Sources, Span, Value, ValueKind};
 
-use crate::bundle::{deep_merge, plain, truthy, PipelineConfig, SyncReport};
+use crate::bundle::{deep_merge, plain, truthy, PipelineConfig, Shape, SyncReport};
 use crate::diagnostic::Diagnostic;
 use crate::flowgroup::RawFlowgroup;
 use crate::project::ProjectConfig;
@@ -535,8 +535,10 @@ fn job_settings_are_shaped(settings: &Value, problems: &mut Vec<Diagnostic>) -> 
         return true;
     };
     let before = problems.len();
-    let mut refuse = |message: String, at: Span| {
-        problems.push(Diagnostic::error("LHP-CFG-008", message).at(at));
+    let mut misfit = |value: &Value, shape: Shape, what: &str, must_be: &str| {
+        if let Some(message) = shape.misfit(value, what, must_be) {
+            problems.push(Diagnostic::error("LHP-CFG-008", message).at(value.span));
+        }
     };
     for key in [
         "tags",
@@ -549,40 +551,20 @@ fn job_settings_are_shaped(settings: &Value, problems: &mut Vec<Diagnostic>) -> 
         let Some(value) = truthy(map.get(key)) else {
             continue;
         };
-        let Some(fields) = value.as_map() else {
-            refuse(
-                format!(
-                    "`{key}` in the monitoring job config must be a mapping, not {}",
-                    value.kind.describe()
-                ),
-                value.span,
-            );
+        let what = format!("`{key}` in the monitoring job config");
+        misfit(value, Shape::Mapping, &what, "a mapping");
+        if !key.ends_with("_notifications") {
             continue;
-        };
-        if key.ends_with("_notifications") {
-            for (moment, list) in fields.iter_str() {
-                if truthy(Some(list)).is_some() && list.as_seq().is_none() {
-                    refuse(
-                        format!(
-                            "`{key}.{moment}` must be a list, not {}",
-                            list.kind.describe()
-                        ),
-                        list.span,
-                    );
-                }
+        }
+        for (moment, list) in value.as_map().map(Map::iter_str).into_iter().flatten() {
+            if let Some(list) = truthy(Some(list)) {
+                misfit(list, Shape::List, &format!("`{key}.{moment}`"), "a list");
             }
         }
     }
     if let Some(value) = truthy(map.get("permissions")) {
-        if value.as_seq().is_none() {
-            refuse(
-                format!(
-                    "`permissions` in the monitoring job config must be a list, not {}",
-                    value.kind.describe()
-                ),
-                value.span,
-            );
-        }
+        let what = "`permissions` in the monitoring job config";
+        misfit(value, Shape::List, what, "a list");
     }
     if let Some(tasks) = map.get("tasks") {
         problems.push(

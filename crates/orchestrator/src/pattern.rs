@@ -51,10 +51,12 @@ enum PatternKind {
         any_directory: bool,
         /// `prefix*`, matched against the path and each of its parent directories.
         prefix_any: Vec<Token>,
+        /// `prefix*` matches the current directory (`.`): the whole path may match `suffix`.
+        through_current: bool,
         suffix: Vec<Token>,
         whole: Vec<Token>,
     },
-    /// More than one `**`: selects nothing, as in the reference.
+    /// More than one `**`: selects nothing, as in the reference (so it asks for no walk).
     Nothing,
     /// `*`, `?` or a class: the whole path is matched.
     Wild(Vec<Token>),
@@ -75,7 +77,7 @@ impl IncludePattern {
             if parts.len() != 2 {
                 return Self {
                     kind: PatternKind::Nothing,
-                    required_prefix: Some(String::new()),
+                    required_prefix: None,
                 };
             }
             let prefix = parts[0].trim_end_matches('/');
@@ -89,6 +91,7 @@ impl IncludePattern {
                 kind: PatternKind::DoubleStar {
                     any_directory: prefix.is_empty(),
                     prefix_any,
+                    through_current,
                     suffix: compile(suffix),
                     whole: compile(pattern),
                 },
@@ -122,6 +125,7 @@ impl IncludePattern {
             PatternKind::DoubleStar {
                 any_directory,
                 prefix_any,
+                through_current,
                 suffix,
                 whole,
             } => {
@@ -131,14 +135,8 @@ impl IncludePattern {
                     return run(suffix, &text[name_from..]);
                 }
                 // The path itself, then each parent directory, then the current directory.
-                let mut ends: Vec<usize> = vec![text.len()];
-                ends.extend(
-                    text.iter()
-                        .enumerate()
-                        .rev()
-                        .filter(|(_, c)| **c == '/')
-                        .map(|(i, _)| i),
-                );
+                let slashes = text.iter().enumerate().rev().filter(|(_, c)| **c == '/');
+                let ends = std::iter::once(text.len()).chain(slashes.map(|(i, _)| i));
                 for end in ends {
                     if !run(prefix_any, &text[..end]) {
                         continue;
@@ -152,7 +150,7 @@ impl IncludePattern {
                         return true;
                     }
                 }
-                if run(prefix_any, &['.']) && run(suffix, &text) {
+                if *through_current && run(suffix, &text) {
                     return true;
                 }
                 run(whole, &text)
@@ -179,12 +177,13 @@ pub fn discover(base: &Path, patterns: &[String], problems: &mut Vec<Diagnostic>
         .map(|p| IncludePattern::new(&p[1..]))
         .collect();
     // Where selected files can be: under these prefixes, or anywhere when one pattern says
-    // nothing of it (or there are no patterns).
+    // nothing of it (or there are no patterns). A pattern that selects nothing adds no place.
     let prefixes: Option<Vec<&str>> = if included.is_empty() {
         None
     } else {
         included
             .iter()
+            .filter(|p| !matches!(p.kind, PatternKind::Nothing))
             .map(|p| p.required_prefix.as_deref())
             .collect()
     };
