@@ -98,6 +98,22 @@ fn lhp(project: &Path, args: &[&str]) -> Output {
         .expect("lhp runs")
 }
 
+/// `validate` and `generate` with `-pc config/pc.yaml` both fail (exit 1) and both say
+/// each of `expected`; `case` names what is tested in the messages.
+fn both_refuse(project: &Path, case: &str, expected: &[&str]) {
+    for command in ["validate", "generate"] {
+        let out = lhp(project, &[command, "-pc", "config/pc.yaml"]);
+        let text = stderr(&out);
+        assert_eq!(out.status.code(), Some(1), "{command} {case}: {text}");
+        for needle in expected {
+            assert!(
+                text.contains(needle),
+                "{command} {case}: {needle:?} in {text}"
+            );
+        }
+    }
+}
+
 fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
@@ -375,16 +391,11 @@ fn pipeline_config_mistakes_are_errors_at_their_line_and_nothing_is_written() {
         let project = bundle_project(None);
         std::fs::write(project.path().join("config/pc.yaml"), config).expect("write");
         // validate finds what generate refuses, at the same place.
-        for command in ["validate", "generate"] {
-            let out = lhp(project.path(), &[command, "-pc", "config/pc.yaml"]);
-            let text = stderr(&out);
-            assert_eq!(out.status.code(), Some(1), "{command} {config}: {text}");
-            assert!(
-                text.contains(&format!("error[{code}]")),
-                "{command} {config}: {text}"
-            );
-            assert!(text.contains(position), "{command} {config}: {text}");
-        }
+        both_refuse(
+            project.path(),
+            config,
+            &[&format!("error[{code}]"), position],
+        );
         assert!(!project.path().join("generated").exists(), "{config}");
         assert!(!project.path().join("resources").exists(), "{config}");
     }
@@ -544,17 +555,11 @@ fn settings_of_a_shape_the_files_cannot_carry_are_errors_at_their_line() {
     for (job, position, expected) in job_cases {
         let project = bundle_project(Some(MONITORING));
         std::fs::write(project.path().join("config/job.yaml"), job).expect("write");
-        for command in ["validate", "generate"] {
-            let out = lhp(project.path(), &[command, "-pc", "config/pc.yaml"]);
-            let text = stderr(&out);
-            assert_eq!(out.status.code(), Some(1), "{command} {job}: {text}");
-            assert!(
-                text.contains("error[LHP-CFG-008]"),
-                "{command} {job}: {text}"
-            );
-            assert!(text.contains(expected), "{command} {job}: {text}");
-            assert!(text.contains(position), "{command} {job}: {text}");
-        }
+        both_refuse(
+            project.path(),
+            job,
+            &["error[LHP-CFG-008]", expected, position],
+        );
         assert!(!project.path().join("generated").exists(), "{job}");
         assert!(!project.path().join("resources").exists(), "{job}");
     }
@@ -587,20 +592,11 @@ fn settings_of_a_shape_the_files_cannot_carry_are_errors_at_their_line() {
             "project_defaults: {{catalog: c, schema: s}}\n---\npipeline: marts\n{settings}"
         );
         std::fs::write(project.path().join("config/pc.yaml"), config).expect("write");
-        for command in ["validate", "generate"] {
-            let out = lhp(project.path(), &[command, "-pc", "config/pc.yaml"]);
-            let text = stderr(&out);
-            assert_eq!(out.status.code(), Some(1), "{command} {settings}: {text}");
-            assert!(
-                text.contains("error[LHP-VAL-009]"),
-                "{command} {settings}: {text}"
-            );
-            assert!(text.contains(expected), "{command} {settings}: {text}");
-            assert!(
-                text.contains("config/pc.yaml:"),
-                "{command} {settings}: {text}"
-            );
-        }
+        both_refuse(
+            project.path(),
+            settings,
+            &["error[LHP-VAL-009]", expected, "config/pc.yaml:"],
+        );
         assert!(!project.path().join("resources").exists(), "{settings}");
     }
 }
