@@ -332,9 +332,9 @@ pub fn run(natives: &[Arc<dyn Plugin>], args: &GenerateArgs, output: &Output) ->
                     "table.updated"
                 };
                 events.emit(kind, |event| {
-                    event.pipeline = Some(change.pipeline.clone());
-                    event.flowgroup = Some(change.flowgroup.clone());
-                    event.action = Some(change.action.clone());
+                    event.pipeline = Some(change.pipeline.as_str().into());
+                    event.flowgroup = Some(change.flowgroup.as_str().into());
+                    event.action = Some(change.action.as_str().into());
                     let metadata = &mut event.metadata;
                     metadata.insert("table".into(), change.table.clone().into());
                     metadata.insert("fingerprint".into(), change.fingerprint.clone().into());

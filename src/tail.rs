@@ -97,13 +97,16 @@ impl Selection {
             && self
                 .pipeline
                 .as_ref()
-                .is_none_or(|p| event.pipeline.as_ref() == Some(p))
+                .is_none_or(|p| event.pipeline.as_deref() == Some(p.as_str()))
             && self
                 .flowgroup
                 .as_ref()
-                .is_none_or(|f| event.flowgroup.as_ref() == Some(f))
+                .is_none_or(|f| event.flowgroup.as_deref() == Some(f.as_str()))
             && self.run.as_ref().is_none_or(|r| event.run_id == *r)
-            && self.since.as_ref().is_none_or(|s| event.ts >= *s)
+            && self
+                .since
+                .as_ref()
+                .is_none_or(|s| event.ts.as_str() >= s.as_str())
     }
 }
 
@@ -202,7 +205,7 @@ fn tail(args: &TailArgs, output: &Output) -> ExitCode {
         let mut last = None;
         for file in &files {
             read_complete_lines(file, &mut skipped, |_, event| {
-                last = Some(event.run_id.clone());
+                last = Some(event.run_id.to_string());
             });
         }
         match last {

@@ -27,7 +27,8 @@ pub struct CommandHook {
 
 enum State {
     NotStarted,
-    Running(Box<(Child, ChildStdin)>),
+    /// The program, its input, and the buffer each batch's lines are written into.
+    Running(Box<(Child, ChildStdin, Vec<u8>)>),
     /// It could not start, or stopped reading: why.
     Gone(String),
 }
@@ -75,7 +76,7 @@ impl CommandHook {
         Some(hook)
     }
 
-    fn spawn(&self) -> Result<(Child, ChildStdin), String> {
+    fn spawn(&self) -> Result<(Child, ChildStdin, Vec<u8>), String> {
         let mut command = Command::new(&self.argv[0]);
         command
             .args(&self.argv[1..])
@@ -92,7 +93,7 @@ impl CommandHook {
             .stdin
             .take()
             .ok_or_else(|| format!("`{}` has no stdin", self.argv[0]))?;
-        Ok((child, stdin))
+        Ok((child, stdin, Vec::new()))
     }
 }
 
@@ -120,17 +121,20 @@ impl Hook for CommandHook {
                 Err(why) => State::Gone(why),
             };
         }
-        let (child, stdin) = match &mut *state {
-            State::Running(running) => (&mut running.0, &mut running.1),
+        let (child, stdin, bytes) = match &mut *state {
+            State::Running(running) => {
+                let (child, stdin, bytes) = &mut **running;
+                (child, stdin, bytes)
+            }
             State::Gone(why) => return Err(why.clone().into()),
             State::NotStarted => return Err("not started".into()),
         };
-        let mut bytes = Vec::with_capacity(events.len() * 256);
+        bytes.clear();
         for event in events {
-            bytes.extend_from_slice(event.json_line().as_bytes());
+            event.write_json_line(bytes);
         }
         let written = async {
-            stdin.write_all(&bytes).await?;
+            stdin.write_all(bytes).await?;
             stdin.flush().await
         }
         .await;
@@ -151,7 +155,7 @@ impl Hook for CommandHook {
             State::NotStarted => Ok(()),
             State::Gone(why) => Err(why.into()),
             State::Running(running) => {
-                let (mut child, stdin) = *running;
+                let (mut child, stdin, _) = *running;
                 // End of input: the program knows the run is over.
                 drop(stdin);
                 let budget = self.common.close_budget();

@@ -112,7 +112,7 @@ pub fn threshold(format: LogFormat, configured: Option<LevelFilter>, verbosity: 
 
 /// One line's text for an event: type, where, and what is worth knowing.
 pub fn summary(event: &Event) -> String {
-    let mut text = event.kind.clone();
+    let mut text = event.kind.to_string();
     let place: Vec<&str> = [&event.pipeline, &event.flowgroup, &event.action]
         .into_iter()
         .filter_map(|p| p.as_deref())
@@ -133,16 +133,12 @@ pub fn summary(event: &Event) -> String {
         "errors",
     ] {
         if let Some(value) = metadata.get(key) {
-            let value = match value {
-                serde_json::Value::String(s) => s.clone(),
-                other => other.to_string(),
-            };
             facts.push(format!("{key} {value}"));
         }
     }
     if let Some(ms) = metadata
         .get("duration_ms")
-        .and_then(serde_json::Value::as_f64)
+        .and_then(lhp_plugin::Meta::as_f64)
     {
         facts.push(format!("in {ms:.1} ms"));
     }

@@ -12,7 +12,7 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use lhp_plugin::{async_trait, Event, Hook, HookDelivery, HookError};
@@ -36,10 +36,10 @@ pub struct MetricsHook {
     path: PathBuf,
     pushgateway: Option<(SecretUrl, String)>,
     timeout: Duration,
-    recorder: PrometheusRecorder,
+    recorder: Recorder,
     /// Handles by label values, registered once: a run has thousands of events and a few
     /// dozen label sets.
-    handles: std::sync::Mutex<Handles>,
+    handles: Mutex<Handles>,
 }
 
 /// The metrics of one label set, by its labels.
@@ -62,21 +62,55 @@ struct FlowgroupHandles {
     seconds: Histogram,
 }
 
+/// The Prometheus recorder, made on a thread of its own: making one calibrates a clock by
+/// spinning (about a millisecond here, up to 200 ms), which must not hold up the run.
+struct Recorder {
+    made: OnceLock<PrometheusRecorder>,
+    making: Mutex<Option<std::thread::JoinHandle<PrometheusRecorder>>>,
+}
+
+impl Recorder {
+    fn start() -> Self {
+        let making = std::thread::Builder::new()
+            .name("lhp-metrics".to_owned())
+            .spawn(build_recorder)
+            .ok();
+        Self {
+            made: OnceLock::new(),
+            making: Mutex::new(making),
+        }
+    }
+
+    /// The recorder, waiting for it to be made (or making it here if its thread failed).
+    fn get(&self) -> &PrometheusRecorder {
+        self.made.get_or_init(|| {
+            let making = self.making.lock().unwrap_or_else(|e| e.into_inner()).take();
+            making
+                .and_then(|thread| thread.join().ok())
+                .unwrap_or_else(build_recorder)
+        })
+    }
+}
+
+fn build_recorder() -> PrometheusRecorder {
+    let builder = PrometheusBuilder::new();
+    let builder = match builder.set_buckets(&BUCKETS) {
+        Ok(with_buckets) => with_buckets,
+        Err(_) => PrometheusBuilder::new(),
+    };
+    builder.build_recorder()
+}
+
 impl MetricsHook {
     /// A hook writing to `path`, and pushing to `pushgateway` (URL, job) when given.
     pub fn new(path: PathBuf, pushgateway: Option<(SecretUrl, String)>, timeout: Duration) -> Self {
-        let builder = PrometheusBuilder::new();
-        let builder = match builder.set_buckets(&BUCKETS) {
-            Ok(with_buckets) => with_buckets,
-            Err(_) => PrometheusBuilder::new(),
-        };
         Self {
             common: Common::new("metrics", vec!["*".to_owned()], HookDelivery::default()),
             path,
             pushgateway,
             timeout,
-            recorder: builder.build_recorder(),
-            handles: std::sync::Mutex::new(Handles::default()),
+            recorder: Recorder::start(),
+            handles: Mutex::new(Handles::default()),
         }
     }
 
@@ -119,7 +153,7 @@ impl MetricsHook {
     /// The Prometheus text exposition of what was recorded so far, metric families in name
     /// order (the recorder's own order varies from run to run).
     pub fn render(&self) -> String {
-        let text = self.recorder.handle().render();
+        let text = self.recorder.get().handle().render();
         let mut families: Vec<&str> = text
             .split("\n\n")
             .map(str::trim)
@@ -143,21 +177,22 @@ impl MetricsHook {
             event
                 .metadata
                 .get(key)
-                .and_then(serde_json::Value::as_str)
+                .and_then(lhp_plugin::Meta::as_str)
                 .unwrap_or("")
         };
         let seconds = event
             .metadata
             .get("duration_ms")
-            .and_then(serde_json::Value::as_f64)
+            .and_then(lhp_plugin::Meta::as_f64)
             .map(|ms| ms / 1000.0);
         let pipeline = event.pipeline.as_deref().unwrap_or("");
-        match handles.events.get(&event.kind) {
+        match handles.events.get(event.kind.as_str()) {
             Some(counter) => counter.increment(1),
             None => {
-                let counter = metrics::counter!("lhp_events_total", "type" => event.kind.clone());
+                let counter =
+                    metrics::counter!("lhp_events_total", "type" => event.kind.to_string());
                 counter.increment(1);
-                handles.events.insert(event.kind.clone(), counter);
+                handles.events.insert(event.kind.to_string(), counter);
             }
         }
         // One problem is reported by its action, its flowgroup and its pipeline: counted once.
@@ -226,7 +261,7 @@ impl MetricsHook {
                     event
                         .metadata
                         .get(key)
-                        .and_then(serde_json::Value::as_u64)
+                        .and_then(lhp_plugin::Meta::as_u64)
                         .unwrap_or(0)
                 };
                 metrics::counter!("lhp_files_written_total").increment(count("written"));
@@ -236,7 +271,7 @@ impl MetricsHook {
                 let success = event
                     .metadata
                     .get("success")
-                    .and_then(serde_json::Value::as_bool)
+                    .and_then(lhp_plugin::Meta::as_bool)
                     .unwrap_or(false);
                 metrics::gauge!("lhp_run_success").set(if success { 1.0 } else { 0.0 });
                 let now = std::time::SystemTime::now()
@@ -255,7 +290,7 @@ impl Hook for MetricsHook {
 
     async fn handle(&self, events: &[Arc<Event>]) -> Result<(), HookError> {
         let mut handles = self.handles.lock().unwrap_or_else(|e| e.into_inner());
-        metrics::with_local_recorder(&self.recorder, || {
+        metrics::with_local_recorder(self.recorder.get(), || {
             for event in events {
                 self.record(event, &mut handles);
             }

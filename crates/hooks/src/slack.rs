@@ -212,15 +212,15 @@ impl SlackHook {
         let mut digest = self.digest.lock().unwrap_or_else(|e| e.into_inner());
         digest.events += 1;
         if digest.run_id.is_empty() {
-            digest.run_id.clone_from(&event.run_id);
+            digest.run_id = event.run_id.to_string();
         }
-        let number = |key: &str| event.metadata.get(key).and_then(Json::as_u64);
+        let number = |key: &str| event.metadata.get(key).and_then(lhp_plugin::Meta::as_u64);
         match event.kind.as_str() {
             "pipeline.end" | "pipeline.error" => {
                 if let Some(pipeline) = &event.pipeline {
                     digest
                         .pipelines
-                        .insert(pipeline.clone(), event.kind == "pipeline.end");
+                        .insert(pipeline.to_string(), event.kind == "pipeline.end");
                 }
             }
             "flowgroup.end" => digest.flowgroups_ok += 1,
@@ -228,8 +228,14 @@ impl SlackHook {
             "table.created" | "table.updated" => digest.tables_changed += 1,
             "generation.end" => {
                 digest.written = number("written");
-                digest.duration_ms = event.metadata.get("duration_ms").and_then(Json::as_f64);
-                digest.success = event.metadata.get("success").and_then(Json::as_bool);
+                digest.duration_ms = event
+                    .metadata
+                    .get("duration_ms")
+                    .and_then(lhp_plugin::Meta::as_f64);
+                digest.success = event
+                    .metadata
+                    .get("success")
+                    .and_then(lhp_plugin::Meta::as_bool);
             }
             _ => {}
         }

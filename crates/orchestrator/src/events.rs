@@ -35,7 +35,7 @@ impl Handler<Event> for HookHandler {
 
 /// Numbers, stamps and publishes the events of one run.
 pub struct Publisher {
-    run_id: String,
+    run_id: lhp_plugin::Text,
     /// False once it is known that nobody listens: `emit` then costs one load.
     on: AtomicBool,
     /// Held while publishing, so that `seq` is publish order.
@@ -107,7 +107,7 @@ impl Publisher {
 
     fn with_sink(sink: Sink) -> Self {
         Self {
-            run_id: new_run_id(),
+            run_id: new_run_id().into(),
             on: AtomicBool::new(true),
             inner: Mutex::new(Inner { next: 1, sink }),
             filters: OnceLock::new(),
@@ -367,7 +367,7 @@ mod tests {
         }
         async fn handle(&self, events: &[Arc<Event>]) -> Result<(), HookError> {
             let mut seen = self.0.lock().unwrap_or_else(|e| e.into_inner());
-            seen.extend(events.iter().map(|e| (e.seq, e.kind.clone())));
+            seen.extend(events.iter().map(|e| (e.seq, e.kind.to_string())));
             Ok(())
         }
     }
@@ -408,7 +408,7 @@ mod tests {
         }
         async fn handle(&self, events: &[Arc<Event>]) -> Result<(), HookError> {
             let mut seen = self.1.lock().unwrap_or_else(|e| e.into_inner());
-            seen.extend(events.iter().map(|e| (e.seq, e.kind.clone())));
+            seen.extend(events.iter().map(|e| (e.seq, e.kind.to_string())));
             Ok(())
         }
     }

@@ -547,7 +547,7 @@ impl<'a> Steps<'a> {
         if step.started.is_none() {
             step.started = Some(now);
             self.events.emit("pipeline.start", |event| {
-                event.pipeline = Some(flowgroup.pipeline().to_owned());
+                event.pipeline = Some(flowgroup.pipeline().into());
                 event
                     .metadata
                     .insert("flowgroups".into(), step.remaining.into());
@@ -555,8 +555,8 @@ impl<'a> Steps<'a> {
         }
         drop(step);
         let start = self.events.make("flowgroup.start", |event| {
-            event.pipeline = Some(flowgroup.pipeline().to_owned());
-            event.flowgroup = Some(flowgroup.name().to_owned());
+            event.pipeline = Some(flowgroup.pipeline().into());
+            event.flowgroup = Some(flowgroup.name().into());
             event
                 .metadata
                 .insert("actions".into(), flowgroup.model.actions.len().into());
@@ -593,16 +593,19 @@ impl<'a> Steps<'a> {
             return;
         };
         let end = self.events.make(kind, |event| {
-            event.pipeline = Some(flowgroup.pipeline().to_owned());
-            event.flowgroup = Some(flowgroup.name().to_owned());
+            event.pipeline = Some(flowgroup.pipeline().into());
+            event.flowgroup = Some(flowgroup.name().into());
             let metadata = &mut event.metadata;
             metadata.insert("duration_ms".into(), millis(elapsed).into());
             metadata.insert("actions".into(), flowgroup.model.actions.len().into());
-            let mut types: Vec<String> = flowgroup
+            let mut types: Vec<lhp_plugin::Text> = flowgroup
                 .model
                 .actions
                 .iter()
-                .filter_map(|a| a.subtype_str().map(|t| format!("{}.{t}", a.kind)))
+                .filter_map(|a| {
+                    let subtype = a.subtype_str()?;
+                    Some(lhp_plugin::Text::concat(&[a.kind.as_str(), ".", subtype]))
+                })
                 .collect();
             types.sort();
             types.dedup();
@@ -643,7 +646,7 @@ impl<'a> Steps<'a> {
                 "pipeline.end"
             };
             self.events.emit(kind, |event| {
-                event.pipeline = Some(flowgroup.pipeline().to_owned());
+                event.pipeline = Some(flowgroup.pipeline().into());
                 let metadata = &mut event.metadata;
                 let elapsed = step.started.map(|s| s.elapsed()).unwrap_or_default();
                 metadata.insert("duration_ms".into(), millis(elapsed).into());
@@ -678,16 +681,19 @@ impl ActionSteps<'_> {
     }
 
     fn describe(&self, event: &mut lhp_plugin::Event, action: &Action) {
-        event.pipeline = Some(self.flowgroup.pipeline().to_owned());
-        event.flowgroup = Some(self.flowgroup.name().to_owned());
-        event.action = Some(action.name.value.clone());
+        event.pipeline = Some(self.flowgroup.pipeline().into());
+        event.flowgroup = Some(self.flowgroup.name().into());
+        event.action = Some(action.name.value.as_str().into());
         let metadata = &mut event.metadata;
-        metadata.insert("kind".into(), action.kind.to_string().into());
+        metadata.insert(
+            "kind".into(),
+            lhp_plugin::Text::from_static(action.kind.as_str()).into(),
+        );
         if let Some(subtype) = action.subtype_str() {
             metadata.insert("type".into(), subtype.into());
         }
         if let Some(target) = &action.target {
-            metadata.insert("target".into(), target.value.clone().into());
+            metadata.insert("target".into(), target.value.as_str().into());
         }
         if let Some(table) = action.write_target().and_then(lhp_generators::table_name) {
             metadata.insert("table".into(), table.into());

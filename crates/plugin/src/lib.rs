@@ -28,7 +28,7 @@ pub use lhp_bus::panic_message;
 pub use serde_json;
 
 pub use crate::action::{Action, ActionKind, Flowgroup, ShapeError, Spanned};
-pub use crate::event::{timestamp, Event, EventError, EVENT_VERSION};
+pub use crate::event::{timestamp, Event, EventError, Meta, Metadata, Text, EVENT_VERSION};
 pub use crate::generate::{
     Fragment, GenerateContext, GenerateError, GenerateRequest, Generator, MetadataColumn, Registry,
     RegistryError, SideFile,
