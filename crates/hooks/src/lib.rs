@@ -18,6 +18,7 @@ pub mod event_log;
 mod http;
 pub mod logging;
 pub mod metrics;
+mod prometheus;
 pub mod slack;
 
 pub use crate::config::{build_hooks, HookOptions, HookProblem, DEFAULT_HOOKS, HOOK_TYPES};

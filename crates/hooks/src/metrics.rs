@@ -1,5 +1,5 @@
 //! The metrics hook: counters and histograms of the run through the `metrics` facade, into a
-//! Prometheus recorder of its own; at the end of the run the text exposition is written to a
+//! Prometheus recorder of its own (`prometheus.rs`); at the end of the run the text exposition is written to a
 //! file (the node exporter's textfile-collector convention: written aside, then renamed) and,
 //! when a Pushgateway URL is set, pushed there.
 //!
@@ -12,15 +12,15 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use lhp_plugin::{async_trait, Event, Hook, HookDelivery, HookError};
 use metrics::{Counter, Histogram};
-use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusRecorder};
 
 use crate::config::{common_hook_methods, Common, Entry, HookOptions, Problems};
 use crate::http::{send, Outcome, SecretUrl};
+use crate::prometheus::Prometheus;
 
 /// The default file, under the project root.
 pub const DEFAULT_PATH: &str = ".lhp/metrics.prom";
@@ -36,7 +36,7 @@ pub struct MetricsHook {
     path: PathBuf,
     pushgateway: Option<(SecretUrl, String)>,
     timeout: Duration,
-    recorder: Recorder,
+    recorder: Prometheus,
     /// Handles by label values, registered once: a run has thousands of events and a few
     /// dozen label sets.
     handles: Mutex<Handles>,
@@ -62,45 +62,6 @@ struct FlowgroupHandles {
     seconds: Histogram,
 }
 
-/// The Prometheus recorder, made on a thread of its own: making one calibrates a clock by
-/// spinning (about a millisecond here, up to 200 ms), which must not hold up the run.
-struct Recorder {
-    made: OnceLock<PrometheusRecorder>,
-    making: Mutex<Option<std::thread::JoinHandle<PrometheusRecorder>>>,
-}
-
-impl Recorder {
-    fn start() -> Self {
-        let making = std::thread::Builder::new()
-            .name("lhp-metrics".to_owned())
-            .spawn(build_recorder)
-            .ok();
-        Self {
-            made: OnceLock::new(),
-            making: Mutex::new(making),
-        }
-    }
-
-    /// The recorder, waiting for it to be made (or making it here if its thread failed).
-    fn get(&self) -> &PrometheusRecorder {
-        self.made.get_or_init(|| {
-            let making = self.making.lock().unwrap_or_else(|e| e.into_inner()).take();
-            making
-                .and_then(|thread| thread.join().ok())
-                .unwrap_or_else(build_recorder)
-        })
-    }
-}
-
-fn build_recorder() -> PrometheusRecorder {
-    let builder = PrometheusBuilder::new();
-    let builder = match builder.set_buckets(&BUCKETS) {
-        Ok(with_buckets) => with_buckets,
-        Err(_) => PrometheusBuilder::new(),
-    };
-    builder.build_recorder()
-}
-
 impl MetricsHook {
     /// A hook writing to `path`, and pushing to `pushgateway` (URL, job) when given.
     pub fn new(path: PathBuf, pushgateway: Option<(SecretUrl, String)>, timeout: Duration) -> Self {
@@ -109,7 +70,7 @@ impl MetricsHook {
             path,
             pushgateway,
             timeout,
-            recorder: Recorder::start(),
+            recorder: Prometheus::new(&BUCKETS),
             handles: Mutex::new(Handles::default()),
         }
     }
@@ -151,25 +112,9 @@ impl MetricsHook {
     }
 
     /// The Prometheus text exposition of what was recorded so far, metric families in name
-    /// order (the recorder's own order varies from run to run).
+    /// order and series in label order.
     pub fn render(&self) -> String {
-        let text = self.recorder.get().handle().render();
-        let mut families: Vec<&str> = text
-            .split("\n\n")
-            .map(str::trim)
-            .filter(|f| !f.is_empty())
-            .collect();
-        families.sort_by_key(|family| {
-            family
-                .lines()
-                .find(|l| !l.starts_with('#'))
-                .map(|l| l.split(['{', ' ']).next().unwrap_or(""))
-                .unwrap_or("")
-                .to_owned()
-        });
-        let mut out = families.join("\n\n");
-        out.push('\n');
-        out
+        self.recorder.render()
     }
 
     fn record(&self, event: &Event, handles: &mut Handles) {
@@ -290,7 +235,7 @@ impl Hook for MetricsHook {
 
     async fn handle(&self, events: &[Arc<Event>]) -> Result<(), HookError> {
         let mut handles = self.handles.lock().unwrap_or_else(|e| e.into_inner());
-        metrics::with_local_recorder(self.recorder.get(), || {
+        metrics::with_local_recorder(&self.recorder, || {
             for event in events {
                 self.record(event, &mut handles);
             }

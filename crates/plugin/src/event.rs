@@ -877,7 +877,10 @@ mod tests {
             Text::concat(&["load", ".", "cloudfiles"]),
             "load.cloudfiles"
         );
-        assert!("flowgroup.end" == Text::from("flowgroup.end"));
+        let kind = Text::from("flowgroup.end");
+        assert_eq!("flowgroup.end", kind);
+        assert_eq!(kind, "flowgroup.end");
+        assert_ne!(kind, "flowgroup");
     }
 
     #[test]
