@@ -46,7 +46,8 @@ pub struct MetricsHook {
 #[derive(Default)]
 struct Handles {
     events: HashMap<String, Counter>,
-    actions: HashMap<(String, String), ActionHandles>,
+    /// By action kind and type: a few dozen at most, searched without allocating a key.
+    actions: Vec<(String, String, ActionHandles)>,
     flowgroups: HashMap<String, FlowgroupHandles>,
 }
 
@@ -151,14 +152,25 @@ impl MetricsHook {
         }
         match event.kind.as_str() {
             "action.end" | "action.error" => {
-                let key = (text("kind").to_owned(), text("type").to_owned());
-                let action = handles.actions.entry(key).or_insert_with_key(|(kind, subtype)| {
-                    ActionHandles {
-                        ok: metrics::counter!("lhp_actions_total", "kind" => kind.clone(), "type" => subtype.clone(), "outcome" => "ok"),
-                        error: metrics::counter!("lhp_actions_total", "kind" => kind.clone(), "type" => subtype.clone(), "outcome" => "error"),
-                        seconds: metrics::histogram!("lhp_action_duration_seconds", "kind" => kind.clone(), "type" => subtype.clone()),
+                let (kind, subtype) = (text("kind"), text("type"));
+                let at = match handles
+                    .actions
+                    .iter()
+                    .position(|(k, t, _)| k == kind && t == subtype)
+                {
+                    Some(at) => at,
+                    None => {
+                        let (kind, subtype) = (kind.to_owned(), subtype.to_owned());
+                        let made = ActionHandles {
+                            ok: metrics::counter!("lhp_actions_total", "kind" => kind.clone(), "type" => subtype.clone(), "outcome" => "ok"),
+                            error: metrics::counter!("lhp_actions_total", "kind" => kind.clone(), "type" => subtype.clone(), "outcome" => "error"),
+                            seconds: metrics::histogram!("lhp_action_duration_seconds", "kind" => kind.clone(), "type" => subtype.clone()),
+                        };
+                        handles.actions.push((kind, subtype, made));
+                        handles.actions.len() - 1
                     }
-                });
+                };
+                let action = &handles.actions[at].2;
                 if event.kind == "action.end" {
                     action.ok.increment(1);
                 } else {

@@ -191,8 +191,13 @@ pub fn generate(
             flowgroup.preset_metadata.as_ref(),
             &project.sources,
         );
-        // The flowgroup's events, published together when it ends.
-        let pending = Mutex::new(Vec::new());
+        // The flowgroup's events, published together when it ends: its start and end, and
+        // each action's (sized up front, since an event is a few hundred bytes to move).
+        let pending = Mutex::new(if steps.events.is_on() {
+            Vec::with_capacity(2 + 2 * flowgroup.model.actions.len())
+        } else {
+            Vec::new()
+        });
         let started = steps.flowgroup_started(flowgroup, &pending);
         let reused = reuse
             .previous
@@ -290,19 +295,18 @@ pub fn generate(
         }))
     };
     let workers = jobs.clamp(1, flowgroups.len().max(1));
-    // Flowgroups go to the workers through a bounded queue, so that a producer never runs
-    // far ahead of them; results come back in any order and are put back in flowgroup order.
-    let (queue, inbox) = std::sync::mpsc::sync_channel::<usize>(workers * 4);
-    let inbox = Mutex::new(inbox);
+    // Each worker takes the next flowgroup by counting: no thread hands them out, so no
+    // thread has to be woken for every flowgroup. Results come back in any order and are put
+    // back in flowgroup order.
+    let next = AtomicUsize::new(0);
     let (report, reports) = std::sync::mpsc::channel::<(usize, Done)>();
     std::thread::scope(|scope| {
         for _ in 0..workers {
             let report = report.clone();
-            let (inbox, work) = (&inbox, &work);
+            let (next, work) = (&next, &work);
             scope.spawn(move || loop {
-                let next = inbox.lock().ok().and_then(|inbox| inbox.recv().ok());
-                let Some((index, flowgroup)) = next.and_then(|i| flowgroups.get(i).map(|f| (i, f)))
-                else {
+                let index = next.fetch_add(1, Ordering::Relaxed);
+                let Some(flowgroup) = flowgroups.get(index) else {
                     break;
                 };
                 if report.send((index, work(flowgroup))).is_err() {
@@ -310,13 +314,8 @@ pub fn generate(
                 }
             });
         }
+        // The workers hold the senders: the results end when the last of them is done.
         drop(report);
-        for index in 0..flowgroups.len() {
-            if queue.send(index).is_err() {
-                break;
-            }
-        }
-        drop(queue);
     });
     let mut results: Vec<(usize, Done)> = reports.into_iter().collect();
     results.sort_by_key(|(index, _)| *index);
