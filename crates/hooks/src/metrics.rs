@@ -1,7 +1,7 @@
 //! The metrics hook: counters and histograms of the run through the `metrics` facade, into a
-//! Prometheus recorder of its own (`prometheus.rs`); at the end of the run the text exposition is written to a
-//! file (the node exporter's textfile-collector convention: written aside, then renamed) and,
-//! when a Pushgateway URL is set, pushed there.
+//! Prometheus recorder of its own (`prometheus.rs`); at the end of the run the text
+//! exposition is written to a file (the node exporter's textfile-collector convention:
+//! written aside, then renamed) and, when a Pushgateway URL is set, pushed there.
 //!
 //! What it records: `lhp_events_total{type}`, `lhp_actions_total{kind,type,outcome}`,
 //! `lhp_action_duration_seconds{kind,type}`, `lhp_flowgroups_total{pipeline,outcome}`,

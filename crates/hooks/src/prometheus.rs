@@ -7,6 +7,7 @@
 //! 200 ms on a busy machine, at the start of every run) and keeps a timestamped sample per
 //! histogram record until it renders. A run needs neither: it renders once, at its end.
 
+use std::cmp::Ordering::{Equal, Less};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -37,16 +38,6 @@ enum Series {
     Counter(Arc<CounterCell>),
     Gauge(Arc<GaugeCell>),
     Histogram(Arc<HistogramCell>),
-}
-
-impl Series {
-    fn kind(&self) -> &'static str {
-        match self {
-            Self::Counter(_) => "counter",
-            Self::Gauge(_) => "gauge",
-            Self::Histogram(_) => "histogram",
-        }
-    }
 }
 
 struct CounterCell(AtomicU64);
@@ -107,7 +98,10 @@ impl HistogramFn for HistogramCell {
 
     fn record_many(&self, value: f64, count: usize) {
         let count = count as u64;
-        let bucket = self.bounds.partition_point(|bound| *bound < value);
+        // The first bound at or above the value; NaN is above every bound (`+Inf` only).
+        let bucket = self
+            .bounds
+            .partition_point(|bound| !matches!(value.partial_cmp(bound), Some(Less | Equal)));
         if let Some(slot) = self.buckets.get(bucket) {
             slot.fetch_add(count, Ordering::Relaxed);
         }
@@ -130,26 +124,36 @@ impl Prometheus {
 
     /// The series of `key`, made on first use. A name registered before as another kind
     /// gets a series that is counted but never shown, rather than a corrupt family.
-    fn series(&self, key: &Key, make: impl FnOnce() -> Series) -> Series {
+    fn series(&self, key: &Key, kind: &'static str, make: impl FnOnce() -> Series) -> Series {
+        let same_labels = |labels: &Labels| {
+            labels.len() == key.labels().len()
+                && labels
+                    .iter()
+                    .zip(key.labels())
+                    .all(|((k, v), label)| k == label.key() && v == label.value())
+        };
+        let mut families = self.families.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(family) = families.get_mut(key.name()) {
+            if family.kind != kind {
+                return make();
+            }
+            if let Some((_, series)) = family.series.iter().find(|(l, _)| same_labels(l)) {
+                return series.clone();
+            }
+        }
+        let made = make();
         let labels: Labels = key
             .labels()
             .map(|label| (label.key().to_owned(), label.value().to_owned()))
             .collect();
-        let mut families = self.families.lock().unwrap_or_else(|e| e.into_inner());
-        let made = make();
-        let family = families
+        families
             .entry(key.name().to_owned())
             .or_insert_with(|| Family {
-                kind: made.kind(),
+                kind,
                 series: Vec::new(),
-            });
-        if family.kind != made.kind() {
-            return made;
-        }
-        if let Some((_, series)) = family.series.iter().find(|(l, _)| *l == labels) {
-            return series.clone();
-        }
-        family.series.push((labels, made.clone()));
+            })
+            .series
+            .push((labels, made.clone()));
         made
     }
 
@@ -264,7 +268,7 @@ impl metrics::Recorder for Prometheus {
 
     fn register_counter(&self, key: &Key, _: &Metadata<'_>) -> Counter {
         let made = || Series::Counter(Arc::new(CounterCell(AtomicU64::new(0))));
-        match self.series(key, made) {
+        match self.series(key, "counter", made) {
             Series::Counter(cell) => Counter::from_arc(cell),
             _ => Counter::noop(),
         }
@@ -272,7 +276,7 @@ impl metrics::Recorder for Prometheus {
 
     fn register_gauge(&self, key: &Key, _: &Metadata<'_>) -> Gauge {
         let made = || Series::Gauge(Arc::new(GaugeCell(AtomicU64::new(0f64.to_bits()))));
-        match self.series(key, made) {
+        match self.series(key, "gauge", made) {
             Series::Gauge(cell) => Gauge::from_arc(cell),
             _ => Gauge::noop(),
         }
@@ -288,7 +292,7 @@ impl metrics::Recorder for Prometheus {
                 count: AtomicU64::new(0),
             }))
         };
-        match self.series(key, made) {
+        match self.series(key, "histogram", made) {
             Series::Histogram(cell) => Histogram::from_arc(cell),
             _ => Histogram::noop(),
         }
@@ -313,6 +317,8 @@ mod tests {
             for value in [0.0625, 0.09375, 0.5, 5.0] {
                 seconds.record(value);
             }
+            // NaN is counted above every bound, and makes the sum NaN.
+            metrics::histogram!("odd_seconds").record(f64::NAN);
             metrics::gauge!("success").set(1.0);
             metrics::gauge!("level").set(2.5);
             metrics::gauge!("level").decrement(1.0);
@@ -330,6 +336,14 @@ mod tests {
             "\n",
             "# TYPE never gauge\n",
             "never +Inf\n",
+            "\n",
+            "# TYPE odd_seconds histogram\n",
+            "odd_seconds_bucket{le=\"0.1\"} 0\n",
+            "odd_seconds_bucket{le=\"0.5\"} 0\n",
+            "odd_seconds_bucket{le=\"1\"} 0\n",
+            "odd_seconds_bucket{le=\"+Inf\"} 1\n",
+            "odd_seconds_sum NaN\n",
+            "odd_seconds_count 1\n",
             "\n",
             "# TYPE plain_total counter\n",
             "plain_total 7\n",

@@ -49,7 +49,7 @@ pub struct Event {
     pub metadata: Metadata,
     /// For `*.error` events: what went wrong and where.
     pub error: Option<EventError>,
-    /// The JSON line, made once for every hook that writes it (see [`Event::json_line`]).
+    /// The JSON line, once a hook has asked for it (see [`Event::json_line`]).
     #[serde(skip)]
     json: JsonLine,
 }
@@ -88,9 +88,10 @@ impl Event {
         }
     }
 
-    /// The event as one JSON object and a newline, as the event log and the command hook
-    /// write it. Made once per event and shared, so it must not be called before the event
-    /// is complete (hooks get events that are).
+    /// The event as one JSON object and a newline. Made on first use and then shared by
+    /// every hook that asks, so it must not be called before the event is complete (hooks
+    /// get events that are). A hook that copies the line into a buffer of its own can use
+    /// [`Event::write_json_line`] instead, which keeps no copy.
     pub fn json_line(&self) -> &str {
         self.json.0.get_or_init(|| {
             let mut line = serde_json::to_string(self).unwrap_or_default();
@@ -257,8 +258,10 @@ impl PartialEq<Text> for &str {
     }
 }
 
-/// One fact of an event's [`Metadata`]: the JSON values a fact can be, typed.
+/// One fact of an event's [`Metadata`]: the JSON values a fact can be, typed. More kinds
+/// of value may come, so a `match` on it needs a `_` arm.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum Meta {
     /// `null`.
     Null,
@@ -266,6 +269,8 @@ pub enum Meta {
     Bool(bool),
     /// A whole number (counts, sizes).
     Int(i64),
+    /// A whole number above `i64::MAX`.
+    UInt(u64),
     /// A number with a fraction (durations in milliseconds).
     Float(f64),
     /// A string (a type, a table, a file).
@@ -295,13 +300,18 @@ impl Meta {
 
     /// The whole number, if it is one and not negative.
     pub fn as_u64(&self) -> Option<u64> {
-        self.as_i64().and_then(|value| u64::try_from(value).ok())
+        match self {
+            Self::Int(value) => u64::try_from(*value).ok(),
+            Self::UInt(value) => Some(*value),
+            _ => None,
+        }
     }
 
     /// The number, whole or not, as a float.
     pub fn as_f64(&self) -> Option<f64> {
         match self {
             Self::Int(value) => Some(*value as f64),
+            Self::UInt(value) => Some(*value as f64),
             Self::Float(value) => Some(*value),
             _ => None,
         }
@@ -329,6 +339,7 @@ impl Meta {
             Self::Null => serde_json::Value::Null,
             Self::Bool(value) => (*value).into(),
             Self::Int(value) => (*value).into(),
+            Self::UInt(value) => (*value).into(),
             Self::Float(value) => (*value).into(),
             Self::Text(text) => text.as_str().into(),
             Self::List(items) => items.iter().map(Meta::to_json).collect(),
@@ -355,14 +366,23 @@ macro_rules! meta_from_int {
     ($($t:ty),*) => {$(
         impl From<$t> for Meta {
             fn from(value: $t) -> Self {
-                // Beyond i64 (only a u64 or usize can be) a count is kept as a float.
-                i64::try_from(value).map_or(Self::Float(value as f64), Self::Int)
+                // `Int` unless it does not fit: only a u64 or usize can be that large.
+                match i64::try_from(value) {
+                    Ok(value) => Self::Int(value),
+                    Err(_) => u64::try_from(value).map_or(Self::Float(value as f64), Self::UInt),
+                }
             }
         }
     )*};
 }
 
-meta_from_int!(i32, i64, u32, u64, usize);
+meta_from_int!(i8, i16, i32, i64, isize, u8, u16, u32, u64, usize);
+
+impl From<f32> for Meta {
+    fn from(value: f32) -> Self {
+        Self::Float(f64::from(value))
+    }
+}
 
 impl From<bool> for Meta {
     fn from(value: bool) -> Self {
@@ -423,9 +443,10 @@ impl From<serde_json::Value> for Meta {
         match value {
             serde_json::Value::Null => Self::Null,
             serde_json::Value::Bool(value) => Self::Bool(value),
-            serde_json::Value::Number(number) => match number.as_i64() {
-                Some(value) => Self::Int(value),
-                None => Self::Float(number.as_f64().unwrap_or(f64::NAN)),
+            serde_json::Value::Number(number) => match (number.as_i64(), number.as_u64()) {
+                (Some(value), _) => Self::Int(value),
+                (None, Some(value)) => Self::UInt(value),
+                _ => Self::Float(number.as_f64().unwrap_or(f64::NAN)),
             },
             serde_json::Value::String(text) => Self::Text(text.into()),
             serde_json::Value::Array(items) => {
@@ -450,6 +471,7 @@ impl Serialize for Meta {
             Self::Null => serializer.serialize_unit(),
             Self::Bool(value) => serializer.serialize_bool(*value),
             Self::Int(value) => serializer.serialize_i64(*value),
+            Self::UInt(value) => serializer.serialize_u64(*value),
             // As serde_json writes a JSON value: a float that is not finite is `null`.
             Self::Float(value) if !value.is_finite() => serializer.serialize_unit(),
             Self::Float(value) => serializer.serialize_f64(*value),
@@ -763,7 +785,7 @@ mod tests {
                 "say \"hi\"\n\tü".into(),
                 serde_json::json!("say \"hi\"\n\tü"),
             ),
-            ("huge", u64::MAX.into(), serde_json::json!(u64::MAX as f64)),
+            ("huge", u64::MAX.into(), serde_json::json!(u64::MAX)),
             (
                 "nested",
                 serde_json::json!({"b": [1, 2.5], "a": {"c": null}}).into(),
@@ -814,8 +836,8 @@ mod tests {
             serde_json::from_slice(&written).unwrap_or_else(|_| Event::new("", 0, ""));
         assert_eq!(back, event);
         assert_eq!(
-            back.metadata.get("huge").and_then(Meta::as_f64),
-            Some(u64::MAX as f64)
+            back.metadata.get("huge").and_then(Meta::as_u64),
+            Some(u64::MAX)
         );
         assert_eq!(back.metadata.get("actions").and_then(Meta::as_u64), Some(3));
         assert_eq!(back.metadata.get("delta").and_then(Meta::as_u64), None);
@@ -852,6 +874,19 @@ mod tests {
         assert_eq!(
             serde_json::to_string(&metadata).unwrap_or_default(),
             r#"{"b":2}"#
+        );
+        // Keys read out of order are found: reading sorts them.
+        let read: Metadata = serde_json::from_str(r#"{"b":1,"c":3,"a":2}"#).unwrap_or_default();
+        assert_eq!(read.get("a"), Some(&Meta::Int(2)));
+        assert_eq!(read.get("c"), Some(&Meta::Int(3)));
+        assert_eq!(
+            read.iter().map(|(k, _)| k).collect::<Vec<_>>(),
+            ["a", "b", "c"]
+        );
+        let converted = Meta::from(serde_json::json!({"z": 1, "y": {"x": u64::MAX}}));
+        assert_eq!(
+            converted.to_string(),
+            r#"{"y":{"x":18446744073709551615},"z":1}"#
         );
         // A repeated key in read JSON keeps the last value, as a serde_json map does.
         let read: Metadata = serde_json::from_str(r#"{"k":1,"k":2}"#).unwrap_or_default();
