@@ -1174,12 +1174,17 @@ fn remove_stale(
         return Ok(true);
     };
     // The kind from the directory listing: no `stat` per file of a large output.
-    let mut entries: Vec<(PathBuf, Option<std::fs::FileType>)> = entries
-        .filter_map(|e| e.ok().map(|e| (e.path(), e.file_type().ok())))
+    let mut entries: Vec<(std::ffi::OsString, PathBuf, Option<std::fs::FileType>)> = entries
+        .filter_map(|e| {
+            e.ok()
+                .map(|e| (e.file_name(), e.path(), e.file_type().ok()))
+        })
         .collect();
+    // By name: the same order as by path (one directory), without comparing the paths'
+    // components again for every pair.
     entries.sort_by(|a, b| a.0.cmp(&b.0));
     let mut holds_anything = false;
-    for (path, kind) in entries {
+    for (_, path, kind) in entries {
         let Some(kind) = kind else {
             holds_anything = true;
             continue;
