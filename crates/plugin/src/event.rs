@@ -94,9 +94,11 @@ impl Event {
     /// [`Event::write_json_line`] instead, which keeps no copy.
     pub fn json_line(&self) -> &str {
         self.json.0.get_or_init(|| {
-            let mut line = serde_json::to_string(self).unwrap_or_default();
-            line.push('\n');
-            line
+            let mut line = Vec::with_capacity(512);
+            crate::event_json::write_event(&mut line, self);
+            line.push(b'\n');
+            // Written from `str`s and ASCII only: always UTF-8.
+            String::from_utf8(line).unwrap_or_default()
         })
     }
 }
@@ -109,12 +111,8 @@ impl Event {
             out.extend_from_slice(line.as_bytes());
             return;
         }
-        let start = out.len();
-        if serde_json::to_writer(&mut *out, self).is_ok() {
-            out.push(b'\n');
-        } else {
-            out.truncate(start);
-        }
+        crate::event_json::write_event(out, self);
+        out.push(b'\n');
     }
 }
 

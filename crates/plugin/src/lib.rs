@@ -12,6 +12,7 @@
 
 pub mod action;
 pub mod event;
+mod event_json;
 pub mod fs;
 pub mod generate;
 pub mod plugin;
