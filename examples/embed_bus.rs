@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use lhp_bus::{async_trait, Bus, Event, Handler, HandlerError, Overflow};
+use lhp_bus::{async_trait, Batch, Bus, Event, Handler, HandlerError, Overflow};
 use tokio_stream::StreamExt;
 
 /// The embedding application's own events: a small warehouse.
@@ -40,13 +40,13 @@ struct OrderLedger {
 
 #[async_trait]
 impl Handler<Warehouse> for OrderLedger {
-    async fn handle(&self, events: &[Arc<Warehouse>]) -> Result<(), HandlerError> {
+    async fn handle(&self, events: &Batch<Warehouse>) -> Result<(), HandlerError> {
         // Stands in for one round trip to a database.
         tokio::time::sleep(Duration::from_millis(2)).await;
         self.writes.fetch_add(1, Ordering::Relaxed);
         self.rows.fetch_add(events.len() as u64, Ordering::Relaxed);
         for event in events {
-            match **event {
+            match *event {
                 Warehouse::OrderPlaced { order, items } => {
                     if items == 0 {
                         return Err(format!("order {order} has no items").into());
@@ -72,9 +72,9 @@ struct Dashboard {
 
 #[async_trait]
 impl Handler<Warehouse> for Dashboard {
-    async fn handle(&self, events: &[Arc<Warehouse>]) -> Result<(), HandlerError> {
+    async fn handle(&self, events: &Batch<Warehouse>) -> Result<(), HandlerError> {
         tokio::time::sleep(Duration::from_millis(1)).await;
-        if let Some(Warehouse::SensorReading { shelf, celsius }) = events.last().map(|e| &**e) {
+        if let Some(Warehouse::SensorReading { shelf, celsius }) = events.last() {
             *self
                 .last_shown
                 .lock()

@@ -33,7 +33,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use lhp_bus::{handler_fn, Bus, Event, Overflow};
+use lhp_bus::{handler_fn, Batch, Bus, Event, Overflow};
 use tokio::runtime::Runtime;
 use tokio::sync::{broadcast, mpsc};
 
@@ -148,9 +148,9 @@ async fn run_bus(subscribers: usize, batch: usize, work: Work) {
             .batch(batch, Duration::from_millis(5))
             .spawn({
                 let consumer = Mutex::new(Consumer::new(work));
-                handler_fn(move |events: &[Arc<BenchEvent>]| {
+                handler_fn(move |events: &Batch<BenchEvent>| {
                     let mut consumer = consumer.lock().map_err(|_| "poisoned")?;
-                    consumer.consume(events.iter().map(|e| &**e));
+                    consumer.consume(events.iter());
                     Ok(())
                 })
             })

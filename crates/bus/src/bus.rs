@@ -1,6 +1,7 @@
 //! The [`Bus`]: publishing, the subscriber registry, subscription builders and shutdown.
 
 use std::iter;
+use std::ops::Range;
 use std::pin::pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, Weak};
@@ -10,6 +11,7 @@ use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
+use crate::batch::{segment_of, segment_of_one, Run, Segment, MAX_SEGMENT};
 use crate::handler::{panic_message, run_actor, ActorEnd, CatchUnwind, Delivery, Handler};
 use crate::metrics::{published_counter, SubscriberMetrics};
 use crate::queue::{CloseReason, Overflow, PushMode, Queue, Tally};
@@ -65,6 +67,70 @@ impl Receipt {
 
 /// Bit of [`Inner::gate`] set once shutdown starts; the bits below count publishes in flight.
 const CLOSED: u64 = 1 << 63;
+
+/// Puts in `stretches` the ranges of consecutive events of `segment` that pass `filter`,
+/// and returns how many events they hold.
+fn matching_stretches<E: Event>(
+    segment: &[E],
+    filter: &Filter<E>,
+    stretches: &mut Vec<Range<usize>>,
+) -> usize {
+    stretches.clear();
+    let mut matched = 0;
+    let mut open: Option<usize> = None;
+    for (index, event) in segment.iter().enumerate() {
+        match (filter.matches(event), open) {
+            (true, None) => open = Some(index),
+            (false, Some(start)) => {
+                stretches.push(start..index);
+                matched += index - start;
+                open = None;
+            }
+            _ => {}
+        }
+    }
+    if let Some(start) = open {
+        stretches.push(start..segment.len());
+        matched += segment.len() - start;
+    }
+    matched
+}
+
+/// Offers the events of `segment` to `subscribers`, in order, adding what each did to
+/// `receipt`.
+async fn publish_segment<E: Event>(
+    subscribers: &[Arc<Slot<E>>],
+    segment: Segment<E>,
+    receipt: &mut Receipt,
+) {
+    let Some((last, others)) = subscribers.split_last() else {
+        return;
+    };
+    let mut stretches = Vec::new();
+    for slot in others {
+        // Filters are user code: they run here, before a queue's lock is taken.
+        let matched = matching_stretches(segment.as_slice(), &slot.filter, &mut stretches);
+        let runs = stretches
+            .drain(..)
+            .map(|range| Run::new(Arc::clone(&segment), range));
+        let tally = slot.queue.push(runs, matched, PushMode::Wait).await;
+        receipt.add(slot, tally);
+    }
+    let matched = matching_stretches(segment.as_slice(), &last.filter, &mut stretches);
+    // The last run takes the publisher's own reference rather than a clone.
+    let mut segment = Some(segment);
+    let count = stretches.len();
+    let runs = stretches.drain(..).enumerate().filter_map(|(i, range)| {
+        let own = if i + 1 == count {
+            segment.take()
+        } else {
+            segment.as_ref().map(Arc::clone)
+        };
+        own.map(|segment| Run::new(segment, range))
+    });
+    let tally = last.queue.push(runs, matched, PushMode::Wait).await;
+    receipt.add(last, tally);
+}
 
 /// How a subscription is consumed.
 enum Consumer {
@@ -273,26 +339,27 @@ impl<E: Event> Bus<E> {
         let Some((last, others)) = subscribers.split_last() else {
             return Ok(receipt);
         };
-        let event = Arc::new(event);
+        let segment = segment_of_one(event);
+        let event = &segment.as_slice()[0];
         for slot in others {
-            if slot.filter.matches(&event) {
-                let tally = slot
-                    .queue
-                    .push(iter::once(Arc::clone(&event)), PushMode::Wait)
-                    .await;
+            if slot.filter.matches(event) {
+                let run = Run::new(Arc::clone(&segment), 0..1);
+                let tally = slot.queue.push(iter::once(run), 1, PushMode::Wait).await;
                 receipt.add(slot, tally);
             }
         }
-        if last.filter.matches(&event) {
-            let tally = last.queue.push(iter::once(event), PushMode::Wait).await;
+        if last.filter.matches(event) {
+            let run = Run::new(segment, 0..1);
+            let tally = last.queue.push(iter::once(run), 1, PushMode::Wait).await;
             receipt.add(last, tally);
         }
         Ok(receipt)
     }
 
-    /// Publishes `events` in order, as [`Bus::publish`] would one by one, but taking each
-    /// subscriber's queue once per batch rather than once per event: the way to publish a
-    /// burst. The receipt sums over the events (each event × subscriber counts once).
+    /// Publishes `events` in order, as [`Bus::publish`] would one by one, but in one shared
+    /// allocation and taking each subscriber's queue once per batch rather than once per
+    /// event: the way to publish a burst. The receipt sums over the events (each event ×
+    /// subscriber counts once).
     pub async fn publish_many<I>(&self, events: I) -> Result<Receipt, Closed<Vec<E>>>
     where
         I: IntoIterator<Item = E>,
@@ -300,28 +367,18 @@ impl<E: Event> Bus<E> {
         let Some(_in_flight) = self.enter() else {
             return Err(Closed(events.into_iter().collect()));
         };
-        let events: Vec<Arc<E>> = events.into_iter().map(Arc::new).collect();
+        let mut events: Vec<E> = events.into_iter().collect();
         let subscribers = self.subscribers(events.len());
         let mut receipt = Receipt::default();
-        let Some((last, others)) = subscribers.split_last() else {
-            return Ok(receipt);
-        };
-        // Filters are user code: they run here, before a queue's lock is taken.
-        for slot in others {
-            let matching: Vec<Arc<E>> = events
-                .iter()
-                .filter(|e| slot.filter.matches(e))
-                .cloned()
-                .collect();
-            let tally = slot.queue.push(matching.into_iter(), PushMode::Wait).await;
-            receipt.add(slot, tally);
+        while !events.is_empty() {
+            let rest = if events.len() > MAX_SEGMENT {
+                events.split_off(MAX_SEGMENT)
+            } else {
+                Vec::new()
+            };
+            publish_segment(&subscribers, segment_of(events), &mut receipt).await;
+            events = rest;
         }
-        let matching: Vec<Arc<E>> = events
-            .into_iter()
-            .filter(|e| last.filter.matches(e))
-            .collect();
-        let tally = last.queue.push(matching.into_iter(), PushMode::Wait).await;
-        receipt.add(last, tally);
         Ok(receipt)
     }
 
@@ -336,15 +393,17 @@ impl<E: Event> Bus<E> {
         let Some((last, others)) = subscribers.split_last() else {
             return Ok(receipt);
         };
-        let event = Arc::new(event);
+        let segment = segment_of_one(event);
+        let event = &segment.as_slice()[0];
         for slot in others {
-            if slot.filter.matches(&event) {
-                let tally = slot.queue.try_push(iter::once(Arc::clone(&event)));
+            if slot.filter.matches(event) {
+                let run = Run::new(Arc::clone(&segment), 0..1);
+                let tally = slot.queue.try_push(iter::once(run), 1);
                 receipt.add(slot, tally);
             }
         }
-        if last.filter.matches(&event) {
-            let tally = last.queue.try_push(iter::once(event));
+        if last.filter.matches(event) {
+            let tally = last.queue.try_push(iter::once(Run::new(segment, 0..1)), 1);
             receipt.add(last, tally);
         }
         Ok(receipt)

@@ -2,7 +2,7 @@
 //! feeds it, with batching, bounded concurrency and failure isolation.
 
 use std::any::Any;
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::future::{poll_fn, Future};
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
@@ -15,6 +15,7 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
+use crate::batch::{Batch, Runs};
 use crate::bus::deadline_after;
 use crate::queue::{Overflow, Queue, Received};
 
@@ -23,8 +24,8 @@ pub type HandlerError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// Consumes the events of one subscription.
 ///
-/// The bus calls `handle` from the subscription's own task, with a slice of one event, or of
-/// up to `max_items` events when the subscription batches. Calls are sequential and in
+/// The bus calls `handle` from the subscription's own task, with a [`Batch`] of one event, or
+/// of up to `max_items` events when the subscription batches. Calls are sequential and in
 /// publish order unless the subscription sets `concurrency(n)` with `n > 1`.
 ///
 /// An `Err` or a panic is contained: it is counted and logged, and the events of that call
@@ -32,14 +33,13 @@ pub type HandlerError = Box<dyn std::error::Error + Send + Sync + 'static>;
 /// subscriber is stopped; other subscribers are not affected.
 ///
 /// ```
-/// use std::sync::Arc;
-/// use lhp_bus::{async_trait, Handler, HandlerError};
+/// use lhp_bus::{async_trait, Batch, Handler, HandlerError};
 ///
 /// struct Printer;
 ///
 /// #[async_trait]
 /// impl Handler<String> for Printer {
-///     async fn handle(&self, events: &[Arc<String>]) -> Result<(), HandlerError> {
+///     async fn handle(&self, events: &Batch<String>) -> Result<(), HandlerError> {
 ///         for event in events {
 ///             println!("{event}");
 ///         }
@@ -50,7 +50,7 @@ pub type HandlerError = Box<dyn std::error::Error + Send + Sync + 'static>;
 #[async_trait]
 pub trait Handler<E: Send + Sync + 'static>: Send + Sync + 'static {
     /// Handles a batch of events, oldest first.
-    async fn handle(&self, events: &[Arc<E>]) -> Result<(), HandlerError>;
+    async fn handle(&self, events: &Batch<E>) -> Result<(), HandlerError>;
 
     /// Called once after the last event, when the subscription's queue has closed and every
     /// event in it was handled (at shutdown or unsubscribe): the place to flush, sync or send
@@ -65,7 +65,7 @@ pub trait Handler<E: Send + Sync + 'static>: Send + Sync + 'static {
 ///
 /// ```
 /// use lhp_bus::{handler_fn, Handler};
-/// let counting = handler_fn(|events: &[std::sync::Arc<String>]| {
+/// let counting = handler_fn(|events: &lhp_bus::Batch<String>| {
 ///     assert!(!events.is_empty());
 ///     Ok(())
 /// });
@@ -75,7 +75,7 @@ pub trait Handler<E: Send + Sync + 'static>: Send + Sync + 'static {
 pub fn handler_fn<E, F>(f: F) -> FnHandler<F>
 where
     E: Send + Sync + 'static,
-    F: Fn(&[Arc<E>]) -> Result<(), HandlerError> + Send + Sync + 'static,
+    F: Fn(&Batch<E>) -> Result<(), HandlerError> + Send + Sync + 'static,
 {
     FnHandler(f)
 }
@@ -87,16 +87,16 @@ pub struct FnHandler<F>(F);
 impl<E, F> Handler<E> for FnHandler<F>
 where
     E: Send + Sync + 'static,
-    F: Fn(&[Arc<E>]) -> Result<(), HandlerError> + Send + Sync + 'static,
+    F: Fn(&Batch<E>) -> Result<(), HandlerError> + Send + Sync + 'static,
 {
-    async fn handle(&self, events: &[Arc<E>]) -> Result<(), HandlerError> {
+    async fn handle(&self, events: &Batch<E>) -> Result<(), HandlerError> {
         (self.0)(events)
     }
 }
 
 #[async_trait]
 impl<E: Send + Sync + 'static, H: Handler<E> + ?Sized> Handler<E> for Arc<H> {
-    async fn handle(&self, events: &[Arc<E>]) -> Result<(), HandlerError> {
+    async fn handle(&self, events: &Batch<E>) -> Result<(), HandlerError> {
         (**self).handle(events).await
     }
 
@@ -133,7 +133,7 @@ const CHUNK: usize = 64;
 /// The actor's side of the queue: events taken in chunks, handed out in batches.
 struct Intake<'a, E> {
     queue: &'a Queue<E>,
-    pending: VecDeque<Arc<E>>,
+    pending: Runs<E>,
     /// Events handed to handler calls that have not finished.
     outstanding: usize,
     delivery: Delivery,
@@ -150,7 +150,7 @@ impl<'a, E> Intake<'a, E> {
         };
         Self {
             queue,
-            pending: VecDeque::with_capacity(chunk.min(4096)),
+            pending: Runs::with_capacity(chunk.min(64)),
             outstanding: 0,
             delivery,
             chunk,
@@ -186,7 +186,7 @@ impl<'a, E> Intake<'a, E> {
     /// Fills `batch` with at least one event, then up to `max_items`, waiting at most
     /// `max_wait` for the batch to fill. Returns `Closed` when the queue is closed and empty
     /// and nothing is pending.
-    async fn next_batch(&mut self, batch: &mut Vec<Arc<E>>) -> Received {
+    async fn next_batch(&mut self, batch: &mut Batch<E>) -> Received {
         // Taken events count against the capacity, so a batch can never grow past it.
         let max = self.delivery.max_items.min(self.queue.capacity());
         if self.pending.is_empty() {
@@ -211,7 +211,7 @@ impl<'a, E> Intake<'a, E> {
             }
         }
         let take = max.min(self.pending.len());
-        batch.extend(self.pending.drain(..take));
+        self.pending.move_front(take, batch.runs_mut());
         self.outstanding += take;
         Received::Items
     }
@@ -326,9 +326,9 @@ where
     };
     let mut intake = Intake::new(&queue, delivery);
     if delivery.concurrency <= 1 {
-        let mut batch = Vec::with_capacity(delivery.max_items.min(4096));
+        let mut batch = Batch::with_run_capacity(delivery.max_items.min(64));
         loop {
-            batch.clear();
+            batch.runs_mut().clear();
             if let Received::Closed = intake.next_batch(&mut batch).await {
                 close(&*handler, &intake, &subscriber).await;
                 return ActorEnd::Drained;
@@ -387,7 +387,7 @@ where
                 },
             }
         };
-        let mut batch = Vec::with_capacity(delivery.max_items.min(4096));
+        let mut batch = Batch::with_run_capacity(delivery.max_items.min(64));
         let received = loop {
             if calls.is_empty() {
                 break intake.next_batch(&mut batch).await;

@@ -8,7 +8,7 @@
 //!
 //! ```
 //! use std::{sync::Arc, time::Duration};
-//! use lhp_bus::{Bus, Event, Overflow, handler_fn};
+//! use lhp_bus::{Batch, Bus, Event, Overflow, handler_fn};
 //!
 //! #[derive(Debug)]
 //! struct Step { kind: &'static str, name: String }
@@ -21,7 +21,7 @@
 //!     .capacity(256)
 //!     .overflow(Overflow::Block)
 //!     .batch(64, Duration::from_millis(50))
-//!     .spawn(handler_fn(|batch: &[Arc<Step>]| {
+//!     .spawn(handler_fn(|batch: &Batch<Step>| {
 //!         for step in batch { eprintln!("failed: {}", step.name); }
 //!         Ok(())
 //!     }))?;
@@ -37,9 +37,18 @@
 //!
 //! # Guarantees
 //!
-//! **Sharing.** A published event is wrapped in one [`Arc`](std::sync::Arc) and that
-//! allocation is shared by every subscriber; events are never cloned per subscriber. To
-//! publish a burst, [`Bus::publish_many`] takes each subscriber's queue once per batch.
+//! **Sharing.** A publish allocates its events once and every subscriber shares that
+//! allocation; events are never cloned per subscriber. [`Bus::publish`] makes one allocation
+//! for its event; [`Bus::publish_many`] makes one *segment* for all of its events and takes
+//! each subscriber's queue once. A queue holds one reference per *run* (consecutive events of
+//! one publish that passed the subscriber's filter), not one per event, so fanning a burst
+//! out to many subscribers costs one reference count per subscriber, whatever its size.
+//! Handlers get a [`Batch`] that refers to those allocations; [`Batch::shared`] and
+//! [`Batch::iter_shared`] give [`Shared`] handles that keep an event past the call (and with
+//! it, the rest of its publish). The events of a publish are dropped together, where the
+//! last reference to them goes: usually the task of the last subscriber to handle them. The
+//! publisher hands its own reference to the last subscriber on the bus, so it drops them
+//! itself only when that subscriber matched none of them and the others are done with them.
 //!
 //! **Ordering.** Each subscriber receives the events of any one publisher in the order that
 //! publisher published them (the events of one [`Bus::publish_many`] call included). Events of concurrent publishers interleave, and two
@@ -140,6 +149,7 @@
 
 #![warn(missing_docs)]
 
+mod batch;
 mod bus;
 mod filter;
 mod handler;
@@ -148,6 +158,7 @@ mod queue;
 mod stats;
 mod stream;
 
+pub use crate::batch::{Batch, Iter, Shared};
 pub use crate::bus::{
     Bus, Closed, Receipt, SubscriberBuilder, Subscription, SubscriptionId, DEFAULT_CAPACITY,
     DEFAULT_MAX_CONSECUTIVE_FAILURES,

@@ -5,15 +5,14 @@
 //! section: that is what makes `matched = delivered + dropped + lost + queued + in_flight`
 //! hold at every instant, not only eventually.
 
-use std::collections::VecDeque;
-use std::iter::Peekable;
 use std::pin::pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
 
 use tokio::sync::Notify;
 
+use crate::batch::{Run, Runs, Shared};
 use crate::metrics::SubscriberMetrics;
 use crate::stats::Counts;
 
@@ -93,7 +92,8 @@ pub(crate) enum Received {
 }
 
 struct State<E> {
-    items: VecDeque<Arc<E>>,
+    /// Queued events, as runs of the segments their publishes made.
+    items: Runs<E>,
     /// No more pushes are accepted; the consumer drains what is left.
     closed: Option<CloseReason>,
     /// Events moved out of the queue by the consumer, ever. `taken - completed` are in flight.
@@ -155,7 +155,7 @@ impl<E> Queue<E> {
     pub(crate) fn new(capacity: usize, overflow: Overflow, metrics: SubscriberMetrics) -> Self {
         Self {
             state: Mutex::new(State {
-                items: VecDeque::with_capacity(capacity.min(1024)),
+                items: Runs::with_capacity(capacity.min(64)),
                 closed: None,
                 taken: 0,
                 task_holds: 0,
@@ -211,30 +211,34 @@ impl<E> Queue<E> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Pushes `events` in order, waiting for room on a full `Block` queue when `mode` is
-    /// `Wait`. Takes the events by value so that the last subscriber can be handed the
-    /// publisher's own reference instead of a clone.
-    pub(crate) async fn push<I>(&self, events: I, mode: PushMode) -> Tally
+    /// Pushes `runs` (holding `events` events in all) in order, waiting for room on a full
+    /// `Block` queue when `mode` is `Wait`. Takes the runs by value so that the last
+    /// subscriber can be handed the publisher's own reference instead of a clone.
+    pub(crate) async fn push<I>(&self, runs: I, events: usize, mode: PushMode) -> Tally
     where
-        I: ExactSizeIterator<Item = Arc<E>>,
+        I: Iterator<Item = Run<E>>,
     {
-        let mut events = events.peekable();
         let mut tally = Tally::default();
-        if events.peek().is_none() {
+        if events == 0 {
             return tally;
         }
+        let mut outgoing = Outgoing {
+            runs,
+            carry: None,
+            remaining: events,
+        };
         let mut waiter = BlockedPublisher {
             queue: self,
             registered: 0,
         };
         // Fast path: no waiter registration unless the queue turns out to be full.
-        if !self.attempt(&mut events, mode, &mut waiter.registered, &mut tally) {
+        if !self.attempt(&mut outgoing, mode, &mut waiter.registered, &mut tally) {
             return tally;
         }
         loop {
             let mut space = pin!(self.space.notified());
             space.as_mut().enable();
-            if !self.attempt(&mut events, mode, &mut waiter.registered, &mut tally) {
+            if !self.attempt(&mut outgoing, mode, &mut waiter.registered, &mut tally) {
                 return tally;
             }
             space.await;
@@ -242,22 +246,30 @@ impl<E> Queue<E> {
     }
 
     /// Pushes without ever waiting: a full `Block` queue refuses.
-    pub(crate) fn try_push<I: ExactSizeIterator<Item = Arc<E>>>(&self, events: I) -> Tally {
-        let mut events = events.peekable();
+    pub(crate) fn try_push<I: Iterator<Item = Run<E>>>(&self, runs: I, events: usize) -> Tally {
         let mut tally = Tally::default();
-        if events.peek().is_some() {
+        if events > 0 {
+            let mut outgoing = Outgoing {
+                runs,
+                carry: None,
+                remaining: events,
+            };
             let mut registered = 0;
-            self.attempt(&mut events, PushMode::Try, &mut registered, &mut tally);
+            self.attempt(&mut outgoing, PushMode::Try, &mut registered, &mut tally);
         }
         tally
     }
 
-    /// Pushes what is left of `events` under one lock, as far as room and policy allow.
+    /// Pushes what is left of `outgoing` under one lock, as far as room and policy allow.
     /// Returns true when the caller must wait for room: its remaining events are then
-    /// registered as blocked (`registered` says how many) and are still in `events`.
-    fn attempt<I: ExactSizeIterator<Item = Arc<E>>>(
+    /// registered as blocked (`registered` says how many) and are still in `outgoing`.
+    ///
+    /// Each event's fate is the one it would have pushed alone, in order: queued while there
+    /// is room; then refused (`Block`, `Try`), discarded (`DropNewest`), or queued in place of
+    /// the oldest queued event (`DropOldest`; discarded if nothing is queued to evict).
+    fn attempt<I: Iterator<Item = Run<E>>>(
         &self,
-        events: &mut Peekable<I>,
+        outgoing: &mut Outgoing<E, I>,
         mode: PushMode,
         registered: &mut u64,
         tally: &mut Tally,
@@ -268,7 +280,7 @@ impl<E> Queue<E> {
             let uncounted = if std::mem::take(registered) > 0 {
                 0
             } else {
-                events.len() as u64
+                outgoing.remaining as u64
             };
             if reason == CloseReason::Shutdown && uncounted > 0 {
                 state.counts.matched += uncounted;
@@ -280,52 +292,70 @@ impl<E> Queue<E> {
             return false;
         }
         state.blocked_events -= std::mem::take(registered);
-        let (mut matched, mut dropped) = (0u64, 0u64);
-        // Events this push lets go of are released after the lock: their drop may run user
-        // code, and it may be the last reference.
+        let (mut matched, mut dropped) = (0usize, 0usize);
+        // Runs this push lets go of are released after the lock: dropping one may drop
+        // events, which runs user code.
         let mut released = Vec::new();
         let mut must_wait = false;
         loop {
-            let room = self.held(&state) < self.capacity;
-            if !room && self.overflow == Overflow::Block && mode == PushMode::Wait {
-                let waiting = events.len() as u64;
-                if waiting > 0 {
-                    state.blocked_events += waiting;
-                    *registered = waiting;
+            let room = self.capacity.saturating_sub(self.held(&state));
+            if room == 0 && self.overflow == Overflow::Block && mode == PushMode::Wait {
+                if outgoing.remaining > 0 {
+                    state.blocked_events += outgoing.remaining as u64;
+                    *registered = outgoing.remaining as u64;
                     must_wait = true;
                 }
                 break;
             }
-            let Some(event) = events.next() else {
+            let Some(mut run) = outgoing.next_run() else {
                 break;
             };
-            matched += 1;
-            if room {
-                state.items.push_back(event);
-                tally.queued += 1;
-            } else if self.overflow == Overflow::Block {
-                dropped += 1;
-                tally.refused += 1;
-                released.push(event);
-            } else if self.overflow == Overflow::DropOldest && !state.items.is_empty() {
-                released.extend(state.items.pop_front());
-                dropped += 1;
-                state.items.push_back(event);
-                tally.queued += 1;
-            } else {
-                // Drop-newest, or drop-oldest with nothing queued to evict.
-                dropped += 1;
-                tally.dropped += 1;
-                released.push(event);
+            let count = run.len();
+            outgoing.remaining -= count;
+            matched += count;
+            if room >= count {
+                state.items.push_back(run);
+                tally.queued += count;
+                continue;
+            }
+            let overflowing = count - room;
+            match self.overflow {
+                Overflow::Block if mode == PushMode::Wait => {
+                    // Queue what fits; the rest waits for room (next turn of the loop).
+                    state.items.push_back(run.split_front(room));
+                    tally.queued += room;
+                    matched -= overflowing;
+                    outgoing.remaining += overflowing;
+                    outgoing.carry = Some(run);
+                }
+                Overflow::DropOldest if room > 0 || !state.items.is_empty() => {
+                    state.items.push_back(run);
+                    tally.queued += count;
+                    dropped += overflowing;
+                    state.items.evict_front(overflowing, &mut released);
+                }
+                Overflow::Block | Overflow::DropOldest | Overflow::DropNewest => {
+                    if room > 0 {
+                        state.items.push_back(run.split_front(room));
+                        tally.queued += room;
+                    }
+                    dropped += overflowing;
+                    if self.overflow == Overflow::Block {
+                        tally.refused += overflowing;
+                    } else {
+                        tally.dropped += overflowing;
+                    }
+                    released.push(run);
+                }
             }
         }
-        state.counts.matched += matched;
-        state.counts.dropped += dropped;
+        state.counts.matched += matched as u64;
+        state.counts.dropped += dropped as u64;
         let consumer = state.take_consumer_if_ready();
         drop(state);
         drop(released);
-        self.metrics.matched.increment(matched);
-        self.metrics.dropped.increment(dropped);
+        self.metrics.matched.increment(matched as u64);
+        self.metrics.dropped.increment(dropped as u64);
         if let Some(waker) = consumer {
             waker.wake();
         }
@@ -346,13 +376,13 @@ impl<E> Queue<E> {
     /// task already holds) or the queue is closed.
     ///
     /// `Ready(Closed)` only once the queue is closed and empty.
-    pub(crate) fn poll_recv<C: Extend<Arc<E>>>(
+    pub(crate) fn poll_recv(
         &self,
         cx: &mut Context<'_>,
         room: usize,
         at_least: usize,
         holds: usize,
-        out: &mut C,
+        out: &mut Runs<E>,
     ) -> Poll<Received> {
         let mut state = self.lock();
         let wanted = at_least.clamp(1, self.capacity.saturating_sub(holds).max(1));
@@ -378,22 +408,22 @@ impl<E> Queue<E> {
     }
 
     /// Moves whatever is queued, up to `room` events, into `out` without waiting.
-    pub(crate) fn drain_now<C: Extend<Arc<E>>>(&self, room: usize, holds: usize, out: &mut C) {
+    pub(crate) fn drain_now(&self, room: usize, holds: usize, out: &mut Runs<E>) {
         let state = self.lock();
         if !state.items.is_empty() {
             self.drain_locked(state, room, holds, out);
         }
     }
 
-    fn drain_locked<C: Extend<Arc<E>>>(
+    fn drain_locked(
         &self,
         mut state: MutexGuard<'_, State<E>>,
         room: usize,
         holds: usize,
-        out: &mut C,
+        out: &mut Runs<E>,
     ) -> Received {
         let take = room.min(state.items.len());
-        out.extend(state.items.drain(..take));
+        state.items.move_front(take, out);
         state.taken += take as u64;
         state.task_holds = holds + take;
         let wake_publishers = self.publishers_may_resume(&state);
@@ -406,9 +436,9 @@ impl<E> Queue<E> {
 
     /// Takes one event and counts it delivered at once (for stream subscribers, where
     /// yielding the item is the delivery).
-    pub(crate) fn poll_next_delivered(&self, cx: &mut Context<'_>) -> Poll<Option<Arc<E>>> {
+    pub(crate) fn poll_next_delivered(&self, cx: &mut Context<'_>) -> Poll<Option<Shared<E>>> {
         let mut state = self.lock();
-        match state.items.pop_front() {
+        match state.items.pop_front_event() {
             Some(event) => {
                 state.taken += 1;
                 self.consumer.completed.fetch_add(1, Ordering::AcqRel);
@@ -505,7 +535,7 @@ impl<E> Queue<E> {
         state.taken = completed;
         state.task_holds = 0;
         state.delivered_at_abandon = Some(completed);
-        let items = std::mem::take(&mut state.items);
+        let items = state.items.take();
         let consumer = state.consumer.take();
         drop(state);
         drop(items);
@@ -564,6 +594,21 @@ impl<E> State<E> {
         } else {
             None
         }
+    }
+}
+
+/// The runs one push still has to place: an earlier attempt may have queued the front of a
+/// run and left the rest in `carry`.
+struct Outgoing<E, I> {
+    runs: I,
+    carry: Option<Run<E>>,
+    /// Events in `carry` and `runs`.
+    remaining: usize,
+}
+
+impl<E, I: Iterator<Item = Run<E>>> Outgoing<E, I> {
+    fn next_run(&mut self) -> Option<Run<E>> {
+        self.carry.take().or_else(|| self.runs.next())
     }
 }
 

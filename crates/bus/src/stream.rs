@@ -6,6 +6,7 @@ use std::task::{Context, Poll};
 
 use tokio_stream::Stream;
 
+use crate::batch::Shared;
 use crate::bus::{Inner, Slot};
 use crate::queue::CloseReason;
 use crate::stats::{SubscriberStats, SubscriberStatus};
@@ -38,7 +39,7 @@ impl<E> EventStream<E> {
 }
 
 impl<E> Stream for EventStream<E> {
-    type Item = Arc<E>;
+    type Item = Shared<E>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         self.slot.queue.poll_next_delivered(cx)

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use common::{assert_publisher_order, ev, Ev, Recorder};
 use lhp_bus::{
-    async_trait, handler_fn, Bus, Closed, Filter, Handler, HandlerError, Overflow, SubscribeError,
-    SubscriberStatus,
+    async_trait, handler_fn, Batch, Bus, Closed, Filter, Handler, HandlerError, Overflow,
+    SubscribeError, SubscriberStatus,
 };
 use tokio::time::Instant;
 use tokio_stream::StreamExt;
@@ -83,7 +83,7 @@ struct Slow {
 
 #[async_trait]
 impl Handler<Ev> for Slow {
-    async fn handle(&self, events: &[Arc<Ev>]) -> Result<(), HandlerError> {
+    async fn handle(&self, events: &Batch<Ev>) -> Result<(), HandlerError> {
         tokio::time::sleep(self.delay * events.len() as u32).await;
         self.handled
             .fetch_add(events.len() as u64, Ordering::SeqCst);
@@ -392,7 +392,7 @@ async fn concurrency_runs_calls_side_by_side_up_to_the_limit() {
     }
     #[async_trait]
     impl Handler<Ev> for Parallel {
-        async fn handle(&self, _: &[Arc<Ev>]) -> Result<(), HandlerError> {
+        async fn handle(&self, _: &Batch<Ev>) -> Result<(), HandlerError> {
             let now = self.running.fetch_add(1, Ordering::SeqCst) + 1;
             self.peak.fetch_max(now, Ordering::SeqCst);
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -426,7 +426,7 @@ async fn handler_fn_and_arc_handlers_work() {
     let seen = Arc::new(AtomicU64::new(0));
     let counter = Arc::clone(&seen);
     bus.subscriber("fn")
-        .spawn(handler_fn(move |events: &[Arc<Ev>]| {
+        .spawn(handler_fn(move |events: &Batch<Ev>| {
             counter.fetch_add(events.len() as u64, Ordering::SeqCst);
             Ok(())
         }))

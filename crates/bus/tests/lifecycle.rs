@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::{ev, Ev, Recorder};
-use lhp_bus::{async_trait, Bus, Handler, HandlerError, Overflow, SubscriberStatus};
+use lhp_bus::{async_trait, Batch, Bus, Handler, HandlerError, Overflow, SubscriberStatus};
 use tokio::time::Instant;
 use tokio_stream::StreamExt;
 
@@ -33,7 +33,7 @@ impl Timed {
 
 #[async_trait]
 impl Handler<Ev> for Timed {
-    async fn handle(&self, events: &[Arc<Ev>]) -> Result<(), HandlerError> {
+    async fn handle(&self, events: &Batch<Ev>) -> Result<(), HandlerError> {
         self.seen
             .lock()
             .unwrap()
@@ -119,7 +119,7 @@ struct Flaky {
 
 #[async_trait]
 impl Handler<Ev> for Flaky {
-    async fn handle(&self, events: &[Arc<Ev>]) -> Result<(), HandlerError> {
+    async fn handle(&self, events: &Batch<Ev>) -> Result<(), HandlerError> {
         self.handled.fetch_add(1, Ordering::SeqCst);
         let seq = events[0].seq;
         if self.fail_on.contains(&seq) {
@@ -213,7 +213,7 @@ async fn shutdown_delivers_everything_queued_before_returning() {
     struct SlowCount(Arc<AtomicU64>);
     #[async_trait]
     impl Handler<Ev> for SlowCount {
-        async fn handle(&self, events: &[Arc<Ev>]) -> Result<(), HandlerError> {
+        async fn handle(&self, events: &Batch<Ev>) -> Result<(), HandlerError> {
             tokio::time::sleep(Duration::from_millis(5)).await;
             self.0.fetch_add(events.len() as u64, Ordering::SeqCst);
             Ok(())
@@ -243,7 +243,7 @@ async fn shutdown_gives_up_on_a_stuck_handler_at_the_deadline_and_counts_the_los
     struct Stuck;
     #[async_trait]
     impl Handler<Ev> for Stuck {
-        async fn handle(&self, _: &[Arc<Ev>]) -> Result<(), HandlerError> {
+        async fn handle(&self, _: &Batch<Ev>) -> Result<(), HandlerError> {
             tokio::time::sleep(Duration::from_secs(86_400)).await;
             Ok(())
         }
@@ -502,7 +502,7 @@ struct Closing {
 
 #[async_trait]
 impl Handler<Ev> for Closing {
-    async fn handle(&self, events: &[Arc<Ev>]) -> Result<(), HandlerError> {
+    async fn handle(&self, events: &Batch<Ev>) -> Result<(), HandlerError> {
         self.seen.fetch_add(events.len() as u64, Ordering::SeqCst);
         Ok(())
     }

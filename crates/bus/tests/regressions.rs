@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use common::{ev, Ev, Recorder};
 use lhp_bus::{
-    async_trait, Bus, Event, Handler, HandlerError, Overflow, SubscribeError, SubscriberStatus,
+    async_trait, Batch, Bus, Event, Handler, HandlerError, Overflow, SubscribeError,
+    SubscriberStatus,
 };
 use tokio::time::timeout;
 
@@ -20,7 +21,7 @@ struct Jittery {
 
 #[async_trait]
 impl Handler<Ev> for Jittery {
-    async fn handle(&self, events: &[Arc<Ev>]) -> Result<(), HandlerError> {
+    async fn handle(&self, events: &Batch<Ev>) -> Result<(), HandlerError> {
         let millis = events.iter().map(|e| e.seq % 3).sum::<u64>();
         tokio::time::sleep(Duration::from_millis(millis)).await;
         self.handled
@@ -121,7 +122,7 @@ struct Ignore;
 
 #[async_trait]
 impl Handler<Explosive> for Ignore {
-    async fn handle(&self, _: &[Arc<Explosive>]) -> Result<(), HandlerError> {
+    async fn handle(&self, _: &Batch<Explosive>) -> Result<(), HandlerError> {
         Ok(())
     }
 }
@@ -190,7 +191,7 @@ struct Watched {
 
 #[async_trait]
 impl Handler<Ev> for Watched {
-    async fn handle(&self, events: &[Arc<Ev>]) -> Result<(), HandlerError> {
+    async fn handle(&self, events: &Batch<Ev>) -> Result<(), HandlerError> {
         self.recorder.handle(events).await
     }
 }

@@ -9,9 +9,8 @@
 
 use std::path::PathBuf;
 use std::process::Stdio;
-use std::sync::Arc;
 
-use lhp_plugin::{async_trait, Event, Hook, HookDelivery, HookError};
+use lhp_plugin::{async_trait, Batch, Event, Hook, HookDelivery, HookError};
 use tokio::io::AsyncWriteExt;
 use tokio::process::{Child, ChildStdin, Command};
 
@@ -113,7 +112,7 @@ fn stderr_as_stdio() -> Stdio {
 impl Hook for CommandHook {
     common_hook_methods!();
 
-    async fn handle(&self, events: &[Arc<Event>]) -> Result<(), HookError> {
+    async fn handle(&self, events: &Batch<Event>) -> Result<(), HookError> {
         let mut state = self.state.lock().await;
         if let State::NotStarted = *state {
             *state = match self.spawn() {
@@ -190,15 +189,12 @@ mod tests {
             vec!["sh".into(), "-c".into(), format!("cat > {}", out.display())],
             dir.path().to_path_buf(),
         );
-        let events: Vec<Arc<Event>> = (1..=3)
-            .map(|seq| Arc::new(Event::new("r", seq, "flowgroup.end")))
+        let first: Batch<Event> = (1..=2)
+            .map(|seq| Event::new("r", seq, "flowgroup.end"))
             .collect();
-        hook.handle(&events[..2])
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        hook.handle(&events[2..])
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
+        let rest: Batch<Event> = [Event::new("r", 3, "flowgroup.end")].into_iter().collect();
+        hook.handle(&first).await.unwrap_or_else(|e| panic!("{e}"));
+        hook.handle(&rest).await.unwrap_or_else(|e| panic!("{e}"));
         hook.close().await.unwrap_or_else(|e| panic!("{e}"));
         let seen = std::fs::read_to_string(&out).unwrap_or_default();
         assert_eq!(seen.lines().count(), 3);
@@ -212,7 +208,7 @@ mod tests {
             dir.path().to_path_buf(),
         );
         failing
-            .handle(&events)
+            .handle(&first)
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         let error = failing
@@ -229,7 +225,7 @@ mod tests {
             dir.path().to_path_buf(),
         );
         let error = missing
-            .handle(&events)
+            .handle(&first)
             .await
             .err()
             .map(|e| e.to_string())

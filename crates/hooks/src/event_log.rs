@@ -10,9 +10,9 @@
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
-use lhp_plugin::{async_trait, Event, Hook, HookDelivery, HookError};
+use lhp_plugin::{async_trait, Batch, Event, Hook, HookDelivery, HookError};
 
 use crate::config::{common_hook_methods, parse_size, Common, Entry, HookOptions, Problems};
 
@@ -150,7 +150,7 @@ impl EventLogHook {
 impl Hook for EventLogHook {
     common_hook_methods!();
 
-    async fn handle(&self, events: &[Arc<Event>]) -> Result<(), HookError> {
+    async fn handle(&self, events: &Batch<Event>) -> Result<(), HookError> {
         // One buffer for the whole run: a fresh one per batch was a fresh 100 KB of pages
         // to fault in each time.
         let mut bytes = self.lines.lock().unwrap_or_else(|e| e.into_inner());
@@ -177,9 +177,9 @@ impl Hook for EventLogHook {
 mod tests {
     use super::*;
 
-    fn batch(from: u64, count: u64) -> Vec<Arc<Event>> {
+    fn batch(from: u64, count: u64) -> Batch<Event> {
         (from..from + count)
-            .map(|seq| Arc::new(Event::new("run", seq, "flowgroup.end")))
+            .map(|seq| Event::new("run", seq, "flowgroup.end"))
             .collect()
     }
 

@@ -7,9 +7,7 @@
 //! shows errors and a summary, so the hook is quiet until `-v` (info), `-vv` (debug),
 //! `-vvv` (trace). In JSON form it starts at info; `-q` keeps errors only.
 
-use std::sync::Arc;
-
-use lhp_plugin::{async_trait, Event, Hook, HookDelivery, HookError};
+use lhp_plugin::{async_trait, Batch, Event, Hook, HookDelivery, HookError};
 use tracing::Level;
 use tracing_subscriber::filter::LevelFilter;
 
@@ -285,7 +283,7 @@ impl LoggingHook {
 impl Hook for LoggingHook {
     common_hook_methods!();
 
-    async fn handle(&self, events: &[Arc<Event>]) -> Result<(), HookError> {
+    async fn handle(&self, events: &Batch<Event>) -> Result<(), HookError> {
         for event in events {
             self.log(event);
         }

@@ -12,10 +12,10 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Duration;
 
-use lhp_plugin::{async_trait, Event, Hook, HookDelivery, HookError};
+use lhp_plugin::{async_trait, Batch, Event, Hook, HookDelivery, HookError};
 use metrics::{Counter, Histogram};
 
 use crate::config::{common_hook_methods, Common, Entry, HookOptions, Problems};
@@ -245,7 +245,7 @@ impl MetricsHook {
 impl Hook for MetricsHook {
     common_hook_methods!();
 
-    async fn handle(&self, events: &[Arc<Event>]) -> Result<(), HookError> {
+    async fn handle(&self, events: &Batch<Event>) -> Result<(), HookError> {
         let mut handles = self.handles.lock().unwrap_or_else(|e| e.into_inner());
         metrics::with_local_recorder(&self.recorder, || {
             for event in events {
@@ -316,7 +316,7 @@ mod tests {
         let mut end = Event::new("r", 3, "generation.end");
         end.metadata.insert("written".into(), 7.into());
         end.metadata.insert("success".into(), false.into());
-        let events: Vec<Arc<Event>> = [action, failed, end].into_iter().map(Arc::new).collect();
+        let events: Batch<Event> = [action, failed, end].into_iter().collect();
         hook.handle(&events).await.unwrap_or_else(|e| panic!("{e}"));
         hook.close().await.unwrap_or_else(|e| panic!("{e}"));
         let text = std::fs::read_to_string(&path).unwrap_or_default();

@@ -13,10 +13,10 @@
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Duration;
 
-use lhp_plugin::{async_trait, Event, EventError, Hook, HookDelivery, HookError};
+use lhp_plugin::{async_trait, Batch, Event, EventError, Hook, HookDelivery, HookError};
 use serde_json::{json, Value as Json};
 use tokio::time::Instant;
 
@@ -389,7 +389,7 @@ fn failure_line(place: &str, error: &EventError) -> String {
 impl Hook for SlackHook {
     common_hook_methods!();
 
-    async fn handle(&self, events: &[Arc<Event>]) -> Result<(), HookError> {
+    async fn handle(&self, events: &Batch<Event>) -> Result<(), HookError> {
         match self.mode {
             SlackMode::Digest => {
                 for event in events {

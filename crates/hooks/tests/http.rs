@@ -3,18 +3,17 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use common::{refused_url, Reply, Server};
 use lhp_hooks::metrics::MetricsHook;
 use lhp_hooks::slack::{SlackHook, SlackMode};
 use lhp_hooks::SecretUrl;
-use lhp_plugin::{Event, EventError, Hook};
+use lhp_plugin::{Batch, Event, EventError, Hook};
 
 const WEBHOOK_PATH: &str = "/services/T000/B000/SECRET";
 
-fn run() -> Vec<Arc<Event>> {
+fn run() -> Batch<Event> {
     let mut events = Vec::new();
     let mut seq = 0;
     let mut next = |kind: &str| {
@@ -49,7 +48,7 @@ fn run() -> Vec<Arc<Event>> {
     end.metadata.insert("written".into(), 4.into());
     end.metadata.insert("duration_ms".into(), 1234.5.into());
     events.push(end);
-    events.into_iter().map(Arc::new).collect()
+    events.into_iter().collect()
 }
 
 fn slack(url: &str, mode: SlackMode, timeout: Duration, retries: u32) -> SlackHook {
@@ -193,7 +192,7 @@ async fn a_refused_connection_is_reported_without_the_url() {
         1,
     );
     let error = hook
-        .handle(&run()[3..4])
+        .handle(&run().iter_shared().skip(3).take(1).collect())
         .await
         .expect_err("nobody listens")
         .to_string();
@@ -220,10 +219,9 @@ async fn immediate_mode_sends_each_event_at_most_once_a_second() {
     let events = run();
     // The default filter of immediate mode is `*.error` and `generation.end`.
     assert_eq!(hook.events(), ["*.error", "generation.end"]);
-    let matching: Vec<Arc<Event>> = events
-        .iter()
+    let matching: Batch<Event> = events
+        .iter_shared()
         .filter(|e| e.kind.ends_with(".error") || e.kind == "generation.end")
-        .cloned()
         .collect();
     hook.handle(&matching).await.expect("delivered");
     hook.close().await.expect("nothing left");

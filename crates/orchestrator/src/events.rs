@@ -13,7 +13,9 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::task::{Context, Waker};
 use std::time::Duration;
 
-use lhp_bus::{async_trait, Bus, Filter, Handler, HandlerError, SubscriberStats, Subscription};
+use lhp_bus::{
+    async_trait, Batch, Bus, Filter, Handler, HandlerError, SubscriberStats, Subscription,
+};
 use lhp_plugin::{Event, EventError, Hook, Sources, Span};
 
 /// The shortest wait for hooks at the end of a run; a hook asking for longer
@@ -24,7 +26,7 @@ struct HookHandler(Arc<dyn Hook>);
 
 #[async_trait]
 impl Handler<Event> for HookHandler {
-    async fn handle(&self, events: &[Arc<Event>]) -> Result<(), HandlerError> {
+    async fn handle(&self, events: &Batch<Event>) -> Result<(), HandlerError> {
         self.0.handle(events).await
     }
 
@@ -365,7 +367,7 @@ mod tests {
         fn events(&self) -> Vec<String> {
             vec!["*".into()]
         }
-        async fn handle(&self, events: &[Arc<Event>]) -> Result<(), HookError> {
+        async fn handle(&self, events: &Batch<Event>) -> Result<(), HookError> {
             let mut seen = self.0.lock().unwrap_or_else(|e| e.into_inner());
             seen.extend(events.iter().map(|e| (e.seq, e.kind.to_string())));
             Ok(())
@@ -406,7 +408,7 @@ mod tests {
         fn events(&self) -> Vec<String> {
             self.0.clone()
         }
-        async fn handle(&self, events: &[Arc<Event>]) -> Result<(), HookError> {
+        async fn handle(&self, events: &Batch<Event>) -> Result<(), HookError> {
             let mut seen = self.1.lock().unwrap_or_else(|e| e.into_inner());
             seen.extend(events.iter().map(|e| (e.seq, e.kind.to_string())));
             Ok(())

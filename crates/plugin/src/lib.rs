@@ -26,6 +26,8 @@ pub mod yaml;
 pub use async_trait::async_trait;
 /// Text of a caught panic's payload.
 pub use lhp_bus::panic_message;
+/// The events of one hook call, and one event kept past it.
+pub use lhp_bus::{Batch, Shared};
 pub use serde_json;
 
 pub use crate::action::{Action, ActionKind, Flowgroup, ShapeError, Spanned};

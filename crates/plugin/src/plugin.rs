@@ -6,6 +6,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use lhp_bus::Batch;
 
 use crate::event::Event;
 use crate::generate::Generator;
@@ -197,7 +198,7 @@ pub trait Hook: Send + Sync + 'static {
     /// characters, dots included).
     fn events(&self) -> Vec<String>;
     /// Handles a batch of events.
-    async fn handle(&self, events: &[Arc<Event>]) -> Result<(), HookError>;
+    async fn handle(&self, events: &Batch<Event>) -> Result<(), HookError>;
     /// Called once at the end of the run, after the last event: flush, sync, send a summary.
     /// It runs within the run's flush deadline; an `Err` is reported as the hook's failure.
     async fn close(&self) -> Result<(), HookError> {

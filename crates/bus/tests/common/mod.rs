@@ -4,7 +4,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use lhp_bus::{async_trait, Event, Handler, HandlerError};
+use lhp_bus::{async_trait, Batch, Event, Handler, HandlerError};
 
 /// A test event: which publisher sent it, its sequence number for that publisher, and a kind.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,8 +52,8 @@ impl Recorder {
 
 #[async_trait]
 impl Handler<Ev> for Recorder {
-    async fn handle(&self, events: &[Arc<Ev>]) -> Result<(), HandlerError> {
-        let batch = events.iter().map(|e| (**e).clone()).collect();
+    async fn handle(&self, events: &Batch<Ev>) -> Result<(), HandlerError> {
+        let batch = events.iter().cloned().collect();
         self.batches.lock().unwrap().push(batch);
         Ok(())
     }

@@ -23,8 +23,8 @@ use lhp_plugin::protocol::{
     WireAction, WireContext,
 };
 use lhp_plugin::{
-    async_trait, Action, ActionKind, Event, Fragment, GenerateError, GenerateRequest, Generator,
-    Hook, HookError, LHP_VERSION, PROTOCOL_VERSION,
+    async_trait, Action, ActionKind, Batch, Event, Fragment, GenerateError, GenerateRequest,
+    Generator, Hook, HookError, LHP_VERSION, PROTOCOL_VERSION,
 };
 
 /// Environment variables a plugin process inherits; everything else is withheld.
@@ -880,8 +880,8 @@ impl Hook for ProcessHook {
     fn events(&self) -> Vec<String> {
         self.globs.clone()
     }
-    async fn handle(&self, events: &[Arc<Event>]) -> Result<(), HookError> {
-        let list: Vec<&Event> = events.iter().map(Arc::as_ref).collect();
+    async fn handle(&self, events: &Batch<Event>) -> Result<(), HookError> {
+        let list: Vec<&Event> = events.iter().collect();
         let params = serde_json::json!({ "events": list });
         let client = Arc::clone(&self.client);
         // The exchange blocks on pipes; keep it off the runtime's workers.
