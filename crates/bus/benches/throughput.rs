@@ -37,9 +37,10 @@ use lhp_bus::{handler_fn, Batch, Bus, Event, Overflow};
 use tokio::runtime::Runtime;
 use tokio::sync::{broadcast, mpsc};
 
-/// Every contender allocates one `Arc` per event on the publisher's thread and frees it on a
-/// consumer's; glibc's allocator serialises that hand-over on an arena lock and then
-/// dominates every profile. A binary that cares about this picks an allocator built for it,
+/// Every contender allocates on the publisher's thread what a consumer frees (an `Arc` per
+/// event for the tokio channels and for the bus at batch 1, one segment per `publish_many`
+/// for the bus at batch 64); glibc's allocator serialises that hand-over on an arena lock and
+/// then dominates every profile. A binary that cares about this picks an allocator built for it,
 /// so the bench does too (the same one for all three contenders).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;

@@ -270,7 +270,8 @@ impl<E> Batch<E> {
         }
     }
 
-    /// The event at `index`, if the batch has that many.
+    /// The event at `index`, if the batch has that many. It walks the batch's runs (one per
+    /// stretch of one publish), so to visit every event, iterate rather than index.
     pub fn get(&self, index: usize) -> Option<&E> {
         self.locate(index)
             .map(|(run, offset)| &run.events()[offset])
@@ -409,6 +410,16 @@ pub struct Iter<'a, E> {
     remaining: usize,
 }
 
+impl<E> Clone for Iter<'_, E> {
+    fn clone(&self) -> Self {
+        Self {
+            runs: self.runs.clone(),
+            current: self.current.clone(),
+            remaining: self.remaining,
+        }
+    }
+}
+
 impl<'a, E> Iterator for Iter<'a, E> {
     type Item = &'a E;
 
@@ -499,9 +510,24 @@ impl<E: fmt::Debug> fmt::Debug for Shared<E> {
     }
 }
 
+impl<E: fmt::Display> fmt::Display for Shared<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        (**self).fmt(f)
+    }
+}
+
+/// Compares the events, not where they live (as `Arc` does).
 impl<E: PartialEq> PartialEq for Shared<E> {
     fn eq(&self, other: &Self) -> bool {
         **self == **other
+    }
+}
+
+impl<E: Eq> Eq for Shared<E> {}
+
+impl<E: std::hash::Hash> std::hash::Hash for Shared<E> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        (**self).hash(state)
     }
 }
 
@@ -567,10 +593,22 @@ mod tests {
             kept.iter().map(|e| **e).collect::<Vec<_>>(),
             [10, 11, 12, 13, 14]
         );
-        let again: Batch<u32> = kept.into_iter().rev().collect();
+        let again: Batch<u32> = kept.iter().cloned().rev().collect();
         assert_eq!(
             again.iter().copied().collect::<Vec<_>>(),
             [14, 13, 12, 11, 10]
         );
+        let mut walked = again.iter();
+        walked.next();
+        let rest: Vec<u32> = walked.clone().copied().collect();
+        assert_eq!(
+            (rest.as_slice(), walked.len()),
+            ([13, 12, 11, 10].as_slice(), 4)
+        );
+        // Shared handles compare and hash by event, whichever publish holds them.
+        let distinct: std::collections::HashSet<Shared<u32>> =
+            kept.into_iter().chain([Shared::new(12)]).collect();
+        assert_eq!(distinct.len(), 5);
+        assert_eq!(Shared::new(7).to_string(), "7");
     }
 }

@@ -7,7 +7,7 @@
 //! nothing of Lakehouse Plumber; `lhp` uses it to publish every step of a run to its hooks.
 //!
 //! ```
-//! use std::{sync::Arc, time::Duration};
+//! use std::time::Duration;
 //! use lhp_bus::{Batch, Bus, Event, Overflow, handler_fn};
 //!
 //! #[derive(Debug)]
@@ -42,13 +42,21 @@
 //! for its event; [`Bus::publish_many`] makes one *segment* for all of its events and takes
 //! each subscriber's queue once. A queue holds one reference per *run* (consecutive events of
 //! one publish that passed the subscriber's filter), not one per event, so fanning a burst
-//! out to many subscribers costs one reference count per subscriber, whatever its size.
+//! out costs each subscriber one reference count per run of it that it takes: one, when its
+//! filter passes the whole burst.
 //! Handlers get a [`Batch`] that refers to those allocations; [`Batch::shared`] and
 //! [`Batch::iter_shared`] give [`Shared`] handles that keep an event past the call (and with
 //! it, the rest of its publish). The events of a publish are dropped together, where the
-//! last reference to them goes: usually the task of the last subscriber to handle them. The
-//! publisher hands its own reference to the last subscriber on the bus, so it drops them
-//! itself only when that subscriber matched none of them and the others are done with them.
+//! last reference to them goes: usually the task of the last subscriber to handle them, but
+//! it may be the publisher (its own reference goes to the last subscriber on the bus, unless
+//! that one takes none of the events: its filter passes none, or it discards or refuses them
+//! all, or it is closed), or a publisher whose push evicts them from a `drop_oldest` queue.
+//!
+//! **Memory.** `capacity` bounds the events a subscriber holds, not the memory behind them:
+//! one event held (queued, in a handler call, or kept as a [`Shared`]) keeps its whole publish
+//! allocated, including events other subscribers are done with, events this subscriber's
+//! filter rejected and events its `drop_oldest` policy evicted. A subscriber that holds a few
+//! events of each of many large `publish_many` calls holds all of them.
 //!
 //! **Ordering.** Each subscriber receives the events of any one publisher in the order that
 //! publisher published them (the events of one [`Bus::publish_many`] call included). Events of concurrent publishers interleave, and two
@@ -91,7 +99,9 @@
 //! row (default 3) the subscriber is stopped, its queued events are counted lost and its status
 //! says why; publishers and the other subscribers go on unaffected. A panic outside a handler
 //! call (in an event's `Drop`, say) ends the subscriber the same way, as
-//! [`SubscriberStatus::Crashed`]. Filters are user code too, but they run in the publisher:
+//! [`SubscriberStatus::Crashed`]; since the events of a publish are dropped together, that is
+//! whichever subscriber let go of them last, which need not be one that took the panicking
+//! event. Filters are user code too, but they run in the publisher:
 //! a panicking filter panics the publish.
 //!
 //! **Shutdown.** [`Bus::shutdown`] refuses further publishes (they get [`Closed`] back with
