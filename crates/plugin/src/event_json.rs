@@ -130,8 +130,11 @@ fn write_str(out: &mut Vec<u8>, text: &str) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let bytes = text.as_bytes();
     out.push(b'"');
+    // Most text needs no escaping: skip it eight bytes at a time, then go byte by byte from
+    // the first word that might.
+    let clean = clean_prefix(bytes);
     let mut start = 0;
-    for (at, &byte) in bytes.iter().enumerate() {
+    for (at, &byte) in bytes.iter().enumerate().skip(clean) {
         let escape: &[u8] = match byte {
             b'"' => b"\\\"",
             b'\\' => b"\\\\",
@@ -155,6 +158,35 @@ fn write_str(out: &mut Vec<u8>, text: &str) {
     }
     out.extend_from_slice(&bytes[start..]);
     out.push(b'"');
+}
+
+/// The length of a prefix of `bytes`, a multiple of eight, in which no byte needs escaping.
+fn clean_prefix(bytes: &[u8]) -> usize {
+    let mut clean = 0;
+    for chunk in bytes.chunks_exact(8) {
+        let Ok(word) = <[u8; 8]>::try_from(chunk) else {
+            break;
+        };
+        if word_needs_escape(u64::from_le_bytes(word)) {
+            break;
+        }
+        clean += 8;
+    }
+    clean
+}
+
+/// Whether any of the eight bytes in `word` is a control character, a quote or a backslash:
+/// the SWAR test for a byte below `n` (`(x - 0x01..01 * n) & !x & 0x80..80`), once for 0x20
+/// and once each for a zero byte in `word` XOR the quote and the backslash. Exact as a yes or
+/// no, and bytes of 0x80 and above (UTF-8) never count.
+fn word_needs_escape(word: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let below = |x: u64, n: u64| x.wrapping_sub(ONES * n) & !x & HIGH;
+    let control = below(word, 0x20);
+    let quote = below(word ^ (ONES * u64::from(b'"')), 1);
+    let backslash = below(word ^ (ONES * u64::from(b'\\')), 1);
+    control | quote | backslash != 0
 }
 
 #[cfg(test)]
@@ -223,6 +255,43 @@ mod tests {
             let expected = serde_json::to_string(event).unwrap_or_default();
             assert!(!expected.is_empty());
             assert_eq!(written(event), expected);
+        }
+    }
+
+    #[test]
+    fn every_character_is_escaped_wherever_it_falls_in_a_word() {
+        let specials = (0u8..0x80).map(char::from).chain(['é', '🦀', '\u{2028}']);
+        for special in specials {
+            for at in 0..20 {
+                let text: String = (0..24)
+                    .map(|i| if i == at { special } else { 'a' })
+                    .collect();
+                let mut out = Vec::new();
+                write_str(&mut out, &text);
+                let expected = serde_json::to_string(&text).unwrap_or_default();
+                assert_eq!(out, expected.into_bytes(), "{special:?} at {at}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_word_test_agrees_with_the_byte_test_for_every_pair_of_bytes() {
+        let needs = |byte: u8| byte < 0x20 || byte == b'"' || byte == b'\\';
+        for first in 0..8 {
+            for second in first + 1..8 {
+                for a in 0..=255u8 {
+                    for b in 0..=255u8 {
+                        let mut word = [b'a'; 8];
+                        word[first] = a;
+                        word[second] = b;
+                        assert_eq!(
+                            word_needs_escape(u64::from_le_bytes(word)),
+                            needs(a) || needs(b),
+                            "{word:?}"
+                        );
+                    }
+                }
+            }
         }
     }
 
