@@ -173,3 +173,47 @@ async fn events_kept_past_a_call_outlive_the_rest_of_their_publish() {
         format!("{:?}", Some(&ev("tick", 0, 3)))
     );
 }
+
+/// Says when it is dropped.
+#[derive(Debug)]
+struct Tracked(Arc<std::sync::atomic::AtomicBool>);
+
+impl lhp_bus::Event for Tracked {
+    fn kind(&self) -> &str {
+        "tracked"
+    }
+}
+
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_parked_subscriber_holds_nothing_it_has_handled() {
+    let bus: Bus<Tracked> = Bus::new();
+    let handled = Arc::new(tokio::sync::Notify::new());
+    bus.subscriber("quiet")
+        .spawn({
+            let handled = Arc::clone(&handled);
+            handler_fn(move |_: &Batch<Tracked>| {
+                handled.notify_one();
+                Ok(())
+            })
+        })
+        .unwrap();
+    let dropped = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    bus.publish(Tracked(Arc::clone(&dropped))).await.unwrap();
+    handled.notified().await;
+    // Nothing else is published: the subscriber parks, and must not keep the event meanwhile.
+    let released = async {
+        while !dropped.load(std::sync::atomic::Ordering::SeqCst) {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(5), released)
+        .await
+        .expect("the handled event is dropped without waiting for another");
+    bus.shutdown(Duration::from_secs(5)).await;
+}
