@@ -205,11 +205,11 @@ fn tail(args: &TailArgs, output: &Output) -> ExitCode {
         let mut last = None;
         for file in &files {
             read_complete_lines(file, &mut skipped, |_, event| {
-                last = Some(event.run_id.to_string());
+                last = Some(event.run_id);
             });
         }
         match last {
-            Some(run) => selection.run = Some(run),
+            Some(run) => selection.run = Some(run.into()),
             None if !args.follow => {
                 output.error("LHP-CLI-005", "--last-run: the event log has no events");
                 return ExitCode::FAILURE;

@@ -43,10 +43,20 @@ pub(crate) fn segment_of_one<E>(event: E) -> Segment<E> {
     Arc::new(Events::One(event))
 }
 
-/// A segment of `events`, which must number at most [`MAX_SEGMENT`].
-pub(crate) fn segment_of<E>(events: Vec<E>) -> Segment<E> {
-    debug_assert!(events.len() <= MAX_SEGMENT);
-    Arc::new(Events::Many(events))
+/// `events` as segments in order, each of at most [`MAX_SEGMENT`] events (one, but for
+/// more than four billion events); none when there are no events.
+pub(crate) fn into_segments<E>(mut events: Vec<E>) -> impl Iterator<Item = Segment<E>> {
+    std::iter::from_fn(move || {
+        if events.is_empty() {
+            return None;
+        }
+        let rest = if events.len() > MAX_SEGMENT {
+            events.split_off(MAX_SEGMENT)
+        } else {
+            Vec::new()
+        };
+        Some(Arc::new(Events::Many(std::mem::replace(&mut events, rest))))
+    })
 }
 
 /// Consecutive events `start..end` of one segment.
@@ -100,16 +110,6 @@ impl<E> Run<E> {
     pub(crate) fn skip_front(&mut self, count: usize) {
         debug_assert!(count < self.len());
         self.start += narrow(count);
-    }
-
-    /// The run's first event on its own; the run keeps the rest (and must hold more than one).
-    fn split_first(&mut self) -> Shared<E> {
-        let first = Shared {
-            segment: Arc::clone(&self.segment),
-            index: self.start,
-        };
-        self.start += 1;
-        first
     }
 
     /// The run's only event.
@@ -200,7 +200,7 @@ impl<E> Runs<E> {
         let front = self.runs.front_mut()?;
         self.len -= 1;
         if front.len() > 1 {
-            Some(front.split_first())
+            Some(front.split_front(1).into_single())
         } else {
             self.runs.pop_front().map(Run::into_single)
         }
@@ -298,25 +298,15 @@ impl<E> Batch<E> {
 
     /// Handles on every event, in order, that may outlive the call.
     pub fn iter_shared(&self) -> impl ExactSizeIterator<Item = Shared<E>> + '_ {
-        let mut runs = self.runs.runs.iter();
-        let mut current: Option<(&Run<E>, u32)> = None;
-        let remaining = self.len();
+        let shared = self.runs.runs.iter().flat_map(|run| {
+            (run.start..run.end).map(|index| Shared {
+                segment: Arc::clone(&run.segment),
+                index,
+            })
+        });
         SharedIter {
-            next: std::iter::from_fn(move || loop {
-                if let Some((run, index)) = current.as_mut() {
-                    if *index < run.end {
-                        let shared = Shared {
-                            segment: Arc::clone(&run.segment),
-                            index: *index,
-                        };
-                        *index += 1;
-                        return Some(shared);
-                    }
-                }
-                let run = runs.next()?;
-                current = Some((run, run.start));
-            }),
-            remaining,
+            next: shared,
+            remaining: self.len(),
         }
     }
 
@@ -339,17 +329,11 @@ impl<E> Default for Batch<E> {
 
 impl<E> From<Vec<E>> for Batch<E> {
     /// A batch of `events` as one publish would make it: one shared allocation.
-    fn from(mut events: Vec<E>) -> Self {
+    fn from(events: Vec<E>) -> Self {
         let mut runs = Runs::with_capacity(1);
-        while !events.is_empty() {
-            let rest = if events.len() > MAX_SEGMENT {
-                events.split_off(MAX_SEGMENT)
-            } else {
-                Vec::new()
-            };
-            let len = events.len();
-            runs.push_back(Run::new(segment_of(events), 0..len));
-            events = rest;
+        for segment in into_segments(events) {
+            let len = segment.as_slice().len();
+            runs.push_back(Run::new(segment, 0..len));
         }
         Self { runs }
     }
@@ -538,7 +522,9 @@ mod tests {
     fn runs_of(segments: &[&[u32]]) -> Runs<u32> {
         let mut runs = Runs::with_capacity(segments.len());
         for events in segments {
-            runs.push_back(Run::new(segment_of(events.to_vec()), 0..events.len()));
+            let mut one = Batch::from(events.to_vec());
+            let len = one.len();
+            one.runs.move_front(len, &mut runs);
         }
         runs
     }

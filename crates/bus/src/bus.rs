@@ -11,7 +11,7 @@ use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use crate::batch::{segment_of, segment_of_one, Run, Segment, MAX_SEGMENT};
+use crate::batch::{into_segments, segment_of_one, Run, Segment};
 use crate::handler::{panic_message, run_actor, ActorEnd, CatchUnwind, Delivery, Handler};
 use crate::metrics::{published_counter, SubscriberMetrics};
 use crate::queue::{CloseReason, Overflow, PushMode, Queue, Tally};
@@ -367,17 +367,11 @@ impl<E: Event> Bus<E> {
         let Some(_in_flight) = self.enter() else {
             return Err(Closed(events.into_iter().collect()));
         };
-        let mut events: Vec<E> = events.into_iter().collect();
+        let events: Vec<E> = events.into_iter().collect();
         let subscribers = self.subscribers(events.len());
         let mut receipt = Receipt::default();
-        while !events.is_empty() {
-            let rest = if events.len() > MAX_SEGMENT {
-                events.split_off(MAX_SEGMENT)
-            } else {
-                Vec::new()
-            };
-            publish_segment(&subscribers, segment_of(events), &mut receipt).await;
-            events = rest;
+        for segment in into_segments(events) {
+            publish_segment(&subscribers, segment, &mut receipt).await;
         }
         Ok(receipt)
     }

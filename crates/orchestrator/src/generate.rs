@@ -1173,19 +1173,15 @@ fn remove_stale(
     let Ok(entries) = std::fs::read_dir(at) else {
         return Ok(true);
     };
-    // The kind from the directory listing: no `stat` per file of a large output.
-    let mut entries: Vec<(std::ffi::OsString, PathBuf, Option<std::fs::FileType>)> = entries
-        .filter_map(|e| {
-            e.ok()
-                .map(|e| (e.file_name(), e.path(), e.file_type().ok()))
-        })
-        .collect();
+    let mut entries: Vec<std::fs::DirEntry> = entries.filter_map(Result::ok).collect();
     // By name: the same order as by path (one directory), without comparing the paths'
     // components again for every pair.
-    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    entries.sort_by_cached_key(std::fs::DirEntry::file_name);
     let mut holds_anything = false;
-    for (_, path, kind) in entries {
-        let Some(kind) = kind else {
+    for entry in entries {
+        let path = entry.path();
+        // The kind from the directory listing: no `stat` per file of a large output.
+        let Some(kind) = entry.file_type().ok() else {
             holds_anything = true;
             continue;
         };
